@@ -1,0 +1,30 @@
+# One entry point. `make run` and `make test` set everything up on a fresh machine first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test bench screenshot clean
+
+setup: $(STAMP)
+
+# torch is pinned to the release that torchvision's PyPI wheels are built against; a
+# mismatched pair fails to import torchvision's compiled ops.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "torch==2.14.*" "torchvision==0.29.*"
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/styler
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python bench/stylize_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,3 @@
+"""Styler's engine: text-prompted semantic style transfer with AdaAttN. Never imports Qt."""
+
+__version__ = "0.1.0"

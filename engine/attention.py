@@ -1,0 +1,167 @@
+"""AdaAttN (Liu et al. 2021, Eq. 4–7) without materialising the N_c × N_s attention matrix.
+
+A = softmax(Q Kᵀ) (no 1/√d scaling), M = A V, S = sqrt(relu(A (V⊙V) − M⊙M)),
+output = S ⊙ Norm(F_c) + M.
+
+M and A(V⊙V) come out of one ``scaled_dot_product_attention`` call whose values are
+[V, V⊙V]. V is centred by its channel mean first: the variance is shift-invariant, and
+centring stops E[V²] − E[V]² from cancelling catastrophically in reduced precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NORM_EPS = 1e-5
+
+
+def mean_std(x: torch.Tensor, eps: float = NORM_EPS) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per sample and channel: mean and sqrt(unbiased variance + eps), shaped (B, C, 1, 1)."""
+    flat = x.flatten(2)
+    mean = flat.mean(dim=2)
+    std = (flat.var(dim=2, unbiased=True) + eps).sqrt()
+    return mean[..., None, None], std[..., None, None]
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """The paper's Norm: channel-wise mean/variance normalisation, per sample. Statistics
+    are taken in float32 whatever the input's precision."""
+    full = x.float()
+    mean, std = mean_std(full)
+    return ((full - mean) / std).to(x.dtype)
+
+
+@dataclass
+class StyleMemory:
+    """What one AdaAttN level needs of a style image; computed once per style and reused.
+
+    Widths are padded to a common ``width`` where the CPU kernel needs it (see
+    ``_common_width``); the padding is zeros and changes no result."""
+
+    keys: torch.Tensor  # (B, N_s, width): g(style key), positions along dim 1
+    values: torch.Tensor  # (B, N_s, width): [V − v̄, (V − v̄)²], zero-padded
+    value_mean: torch.Tensor  # (B, 1, C): v̄, added back to the attention-weighted mean
+    channels: int  # C
+    key_width: int  # channel count of g's output before padding
+
+
+def _common_width(device: torch.device, key_width: int, value_width: int) -> int:
+    # On the CPU, SDPA takes its fused, low-memory path only when q, k and v share their
+    # last dimension; otherwise it silently materialises the matrix. Zero-padding to one
+    # width keeps it fused. CUDA's memory-efficient kernel takes mixed widths as they are.
+    if device.type == "cpu":
+        return max(key_width, value_width)
+    return 0
+
+
+def _pad_last(x: torch.Tensor, width: int) -> torch.Tensor:
+    return F.pad(x, (0, width - x.shape[-1])) if width > x.shape[-1] else x
+
+
+def attention_mean_std(
+    query: torch.Tensor, memory: StyleMemory, chunk_size: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """query (B, N_c, D_k) -> attention-weighted mean and std of V, each (B, N_c, C), float32.
+
+    ``chunk_size`` bounds how many query positions are processed at once (lower memory,
+    identical result)."""
+    width = memory.keys.shape[-1]
+    query = _pad_last(query, width if width > memory.key_width else 0)
+    # SDPA wants (B, heads, L, D); AdaAttN has a single head.
+    keys = memory.keys[:, None]
+    values = memory.values[:, None]
+    n_queries = query.shape[1]
+    step = chunk_size or n_queries
+    outputs = []
+    for start in range(0, n_queries, step):
+        q = query[:, None, start : start + step]
+        outputs.append(F.scaled_dot_product_attention(q, keys, values, scale=1.0)[:, 0])
+    out = torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
+    c = memory.channels
+    centred_mean = out[..., :c].float()
+    second_moment = out[..., c : 2 * c].float()
+    std = torch.relu(second_moment - centred_mean * centred_mean).sqrt()
+    return centred_mean + memory.value_mean.float(), std
+
+
+def make_style_memory(
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    max_positions: int | None = None,
+    seed: int | None = None,
+) -> StyleMemory:
+    """keys (B, N_s, D_k), values (B, N_s, C) -> StyleMemory.
+
+    ``max_positions`` keeps a random subset of style positions (the release's
+    ``max_sample``); ``seed`` makes the subset repeatable and equal to the release's."""
+    n_style = keys.shape[1]
+    if max_positions is not None and n_style > max_positions:
+        generator = torch.Generator()
+        if seed is not None:
+            generator.manual_seed(seed)
+        index = torch.randperm(n_style, generator=generator)[:max_positions].to(keys.device)
+        keys, values = keys[:, index], values[:, index]
+    value_mean = values.float().mean(dim=1, keepdim=True)
+    centred = values - value_mean.to(values.dtype)
+    stacked = torch.cat([centred, centred * centred], dim=-1)  # (B, N_s, 2C)
+    key_width = keys.shape[-1]
+    width = _common_width(keys.device, key_width, stacked.shape[-1])
+    return StyleMemory(
+        keys=_pad_last(keys, width).contiguous(),
+        values=_pad_last(stacked, width).contiguous(),
+        value_mean=value_mean,
+        channels=values.shape[-1],
+        key_width=key_width,
+    )
+
+
+def adaptive_normalize(
+    content_feature: torch.Tensor,
+    query: torch.Tensor,
+    memory: StyleMemory,
+    chunk_size: int | None = None,
+) -> torch.Tensor:
+    """Eq. 7: S ⊙ Norm(F_c) + M. content_feature (B, C, H, W), query (B, N_c, D_k)."""
+    b, c, h, w = content_feature.shape
+    mean, std = attention_mean_std(query, memory, chunk_size)
+    mean = mean.transpose(1, 2).reshape(b, c, h, w)
+    std = std.transpose(1, 2).reshape(b, c, h, w)
+    out = std * normalize(content_feature.float()) + mean
+    return out.to(content_feature.dtype)
+
+
+class AdaAttN(nn.Module):
+    """One attention level. ``f``, ``g``, ``h`` are the paper's 1×1 convs (names as released)."""
+
+    def __init__(self, value_channels: int, key_channels: int) -> None:
+        super().__init__()
+        self.f = nn.Conv2d(key_channels, key_channels, kernel_size=1)
+        self.g = nn.Conv2d(key_channels, key_channels, kernel_size=1)
+        self.h = nn.Conv2d(value_channels, value_channels, kernel_size=1)
+
+    def style_memory(
+        self,
+        style_feature: torch.Tensor,
+        style_key: torch.Tensor,
+        max_positions: int | None = None,
+        seed: int | None = None,
+    ) -> StyleMemory:
+        """style_feature (B, C, H, W), style_key (B, D_k, H, W) -> the cached K and [V, V⊙V]."""
+        keys = self.g(style_key).flatten(2).transpose(1, 2)  # (B, N_s, D_k)
+        values = self.h(style_feature).flatten(2).transpose(1, 2)  # (B, N_s, C)
+        return make_style_memory(keys, values, max_positions, seed)
+
+    def forward(
+        self,
+        content_feature: torch.Tensor,
+        content_key: torch.Tensor,
+        memory: StyleMemory,
+        chunk_size: int | None = None,
+    ) -> torch.Tensor:
+        """content_feature (B, C, H, W), content_key (B, D_k, H, W) -> (B, C, H, W)."""
+        query = self.f(content_key).flatten(2).transpose(1, 2)  # (B, N_c, D_k)
+        return adaptive_normalize(content_feature, query, memory, chunk_size)

@@ -1,0 +1,131 @@
+"""``styler stylize CONTENT... --style STYLE``: stylise photos one by one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from engine.errors import StylerError
+from engine.image_io import LoadedImage, format_for, load_image, resize_to_max_side, save_image
+from engine.model_store import resolve_style_model
+from engine.stylizer import DEFAULT_STYLE_SIZE, Stylizer
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "stylize",
+        help="repaint photos in the style of an image",
+        description="Repaint CONTENT images in the style of STYLE with AdaAttN.",
+    )
+    p.add_argument("content", nargs="+", type=Path, metavar="CONTENT", help="photo(s) to stylise")
+    p.add_argument("--style", required=True, type=Path, help="the style image (a painting)")
+    p.add_argument("--model", help="model file or installed model name (default: the default model)")
+    p.add_argument(
+        "-o", "--output", type=Path,
+        help="output file for one input, output folder for several "
+        "(default: <stem>.styled.<ext> next to each input)",
+    )
+    add_render_options(p)
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.set_defaults(run=run)
+
+
+def add_render_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that renders (stylize, batch)."""
+    p.add_argument("--max-size", type=_positive_int, metavar="N",
+                   help="cap the content's longer side at N pixels (default: original size)")
+    p.add_argument("--style-size", type=int, default=DEFAULT_STYLE_SIZE, metavar="N",
+                   help=f"style image's longer side in pixels (default {DEFAULT_STYLE_SIZE}; 0 keeps it)")
+    p.add_argument("--strength", type=_unit_float, default=1.0, metavar="A",
+                   help="how much style: 0 = content, 1 = full style (default 1)")
+    p.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                   help="compute precision (default auto = fp32)")
+    p.add_argument("--subsample-style", action="store_true",
+                   help="subsample style positions like the released code (faster, approximate)")
+    p.add_argument("--seed", type=int, default=None, help="seed for anything random")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def make_stylizer(args: argparse.Namespace) -> Stylizer:
+    if args.seed is not None:
+        torch.manual_seed(args.seed)
+    model_path = resolve_style_model(args.model)
+    return Stylizer.from_file(
+        model_path,
+        device=args.device,
+        precision=args.precision,
+        style_size=args.style_size or None,
+        subsample_style=args.subsample_style,
+        seed=args.seed,
+    )
+
+
+def output_paths(inputs: list[Path], output: Path | None) -> list[Path]:
+    """Where each input's result goes; refuses any plan that would write over an input."""
+    if output is None:
+        paths = [p.with_name(f"{p.stem}.styled{p.suffix}") for p in inputs]
+    elif len(inputs) == 1 and not output.is_dir() and output.suffix:
+        format_for(output)  # unknown suffix -> clear error before any work
+        paths = [output]
+    else:
+        if output.exists() and not output.is_dir():
+            raise StylerError(f"{output}: exists and is not a folder; -o names a folder for several inputs")
+        paths = [output / p.name for p in inputs]
+        if len({str(p.resolve()) for p in paths}) < len(paths):
+            raise StylerError(f"{output}: two inputs have the same file name; stylise them separately")
+    for src, dst in zip(inputs, paths):
+        if dst.resolve() == src.resolve():
+            raise StylerError(f"{dst}: output would overwrite its input; choose another -o")
+    return paths
+
+
+def render_file(stylizer: Stylizer, image: LoadedImage, args: argparse.Namespace):  # noqa: ANN201
+    stylizer.set_content(image.rgb)
+    return stylizer.render(strength=args.strength, preserve_color=args.preserve_color)
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs: list[Path] = args.content
+    outputs = output_paths(inputs, args.output)
+    if not args.overwrite:
+        existing = [p for p in outputs if p.exists()]
+        if existing:
+            raise StylerError(f"{existing[0]}: already exists; pass --overwrite to replace it")
+    style = load_image(args.style)
+    stylizer = make_stylizer(args)
+    stylizer.set_style(style.rgb)
+    failures = 0
+    for src, dst in zip(inputs, outputs):
+        try:
+            image = resize_to_max_side(load_image(src), args.max_size)
+            rgb = render_file(stylizer, image, args)
+            save_image(dst, rgb, alpha=image.alpha, icc_profile=image.icc_profile, exif=image.exif)
+        except StylerError as exc:
+            if len(inputs) == 1:
+                raise
+            failures += 1
+            print(f"styler: error: {exc}", file=sys.stderr)
+            continue
+        print(f"{src} -> {dst}")
+    if failures:
+        print(f"styler: {failures} of {len(inputs)} image(s) failed", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,167 @@
+"""The AdaAttN style network: VGG encoder, attention levels 3/4/5, merge conv, decoder.
+
+Data flow (shapes for an H×W input padded to a multiple of ``STRIDE``):
+  relu3_1 (256, H/4)  ─ level 3 ───────────────────────────────┐
+  relu4_1 (512, H/8)  ─ level 4 ─┐                              │
+  relu5_1 (512, H/16) ─ level 5 ─┴ ×2 up, sum ─ merge conv ─ decoder ─ RGB (3, H)
+Any level may be switched off (the seed's module-reduction ablation); the model file
+records which exist.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.attention import AdaAttN, StyleMemory, normalize
+from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
+
+ALL_LEVELS = (3, 4, 5)
+
+
+def key_channels(level: int) -> int:
+    """Width of the level's key: relu1_1 … relu{level}_1 concatenated (448, 960, 1472)."""
+    return sum(FEATURE_CHANNELS[:level])
+
+
+@dataclass(frozen=True)
+class StyleNetConfig:
+    """Everything needed to rebuild a StyleNet before loading its weights."""
+
+    # Which AdaAttN levels exist. 4 or 5 must be present: they feed the decoder's input.
+    levels: tuple[int, ...] = ALL_LEVELS
+    # Encoder weight family, see engine.encoder.
+    encoder: EncoderKind = "vgg_normalised"
+
+    def __post_init__(self) -> None:
+        levels = tuple(sorted(set(self.levels)))
+        if not levels or any(level not in ALL_LEVELS for level in levels):
+            raise ValueError(f"levels must be a subset of {ALL_LEVELS}, got {self.levels}")
+        if 4 not in levels and 5 not in levels:
+            raise ValueError("levels must include 4 or 5: they produce the decoder's input")
+        object.__setattr__(self, "levels", levels)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "StyleNetConfig":
+        data = json.loads(text)
+        return cls(levels=tuple(data["levels"]), encoder=data["encoder"])
+
+
+def _conv3x3(in_ch: int, out_ch: int) -> list[nn.Module]:
+    return [nn.ReflectionPad2d(1), nn.Conv2d(in_ch, out_ch, 3)]
+
+
+class Decoder(nn.Module):
+    """Mirror of VGG from relu4_1 down to RGB. Module indices follow the release's so its
+    weights load by a plain prefix rename."""
+
+    def __init__(self, level3_skip: bool = True) -> None:
+        super().__init__()
+        self.level3_skip = level3_skip
+        self.head = nn.Sequential(*_conv3x3(512, 256), nn.ReLU(), nn.Upsample(scale_factor=2))
+        body: list[nn.Module] = []
+        widths = [(512 if level3_skip else 256, 256), (256, 256), (256, 256), (256, 128)]
+        for in_ch, out_ch in widths:
+            body += [*_conv3x3(in_ch, out_ch), nn.ReLU()]
+        body.append(nn.Upsample(scale_factor=2))
+        body += [*_conv3x3(128, 128), nn.ReLU(), *_conv3x3(128, 64), nn.ReLU()]
+        body.append(nn.Upsample(scale_factor=2))
+        body += [*_conv3x3(64, 64), nn.ReLU(), *_conv3x3(64, 3)]
+        self.body = nn.Sequential(*body)
+
+    def forward(self, deep: torch.Tensor, level3: torch.Tensor | None) -> torch.Tensor:
+        """deep (B, 512, H/8, W/8), level3 (B, 256, H/4, W/4) -> (B, 3, H, W), not clamped."""
+        x = self.head(deep)
+        if self.level3_skip:
+            x = torch.cat([x, level3], dim=1)
+        return self.body(x)
+
+
+@dataclass
+class Features:
+    """Encoder output an image needs for stylisation: per level, the feature and its key."""
+
+    feature: dict[int, torch.Tensor] = field(default_factory=dict)  # level -> F^x
+    key: dict[int, torch.Tensor] = field(default_factory=dict)  # level -> Norm'd F^{1:x}
+
+
+class StyleNet(nn.Module):
+    def __init__(self, config: StyleNetConfig = StyleNetConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = VGGEncoder(config.encoder)
+        self.attn = nn.ModuleDict(
+            {str(lv): AdaAttN(FEATURE_CHANNELS[lv - 1], key_channels(lv)) for lv in config.levels}
+        )
+        self.merge_conv = nn.Sequential(*_conv3x3(512, 512))
+        self.decoder = Decoder(level3_skip=3 in config.levels)
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return self.config.levels
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for name, p in self.named_parameters() if not name.startswith("encoder.")]
+
+    def features(self, image: torch.Tensor) -> Features:
+        """image (B, 3, H, W) in [0, 1], H and W multiples of STRIDE -> per-level features and
+        keys. Full-resolution shallow maps are dropped as soon as their resized copies exist."""
+        feats = self.encoder(image, depth=max(self.levels))
+        out = Features()
+        for level in self.levels:
+            target = feats[level - 1].shape[-2:]
+            # Nearest, not bilinear: the released weights were trained with nearest.
+            parts = [normalize(F.interpolate(f, size=target)) for f in feats[: level - 1]]
+            parts.append(normalize(feats[level - 1]))
+            out.key[level] = torch.cat(parts, dim=1)
+            out.feature[level] = feats[level - 1]
+        return out
+
+    def style_memories(
+        self, style: Features, max_positions: dict[int, int] | None = None, seed: int | None = None
+    ) -> dict[int, StyleMemory]:
+        limits = max_positions or {}
+        return {
+            level: self.attn[str(level)].style_memory(
+                style.feature[level], style.key[level], limits.get(level), seed
+            )
+            for level in self.levels
+        }
+
+    def attend(
+        self,
+        content: Features,
+        memories: dict[int, StyleMemory],
+        level: int,
+        chunk_size: int | None = None,
+    ) -> torch.Tensor:
+        return self.attn[str(level)](
+            content.feature[level], content.key[level], memories[level], chunk_size
+        )
+
+    def merge(self, attended: dict[int, torch.Tensor]) -> torch.Tensor:
+        """Levels 4 and 5 (either may be absent) -> the decoder's deep input at H/8."""
+        deep = attended.get(4)
+        if 5 in self.levels:
+            up = F.interpolate(attended[5], scale_factor=2.0, mode="nearest")
+            deep = up if deep is None else deep + up
+        return self.merge_conv(deep)
+
+    def decode(self, attended: dict[int, torch.Tensor]) -> torch.Tensor:
+        return self.decoder(self.merge(attended), attended.get(3))
+
+    def forward(
+        self, content: torch.Tensor, style: torch.Tensor, chunk_size: int | None = None
+    ) -> torch.Tensor:
+        """Differentiable end-to-end pass (training): content, style (B, 3, H, W) -> (B, 3, H, W)."""
+        content_feats = self.features(content)
+        memories = self.style_memories(self.features(style))
+        attended = {lv: self.attend(content_feats, memories, lv, chunk_size) for lv in self.levels}
+        return self.decode(attended)

@@ -1,0 +1,295 @@
+"""The object the CLI, the batch runner and the app share: a loaded model plus its caches.
+
+Like a predictor, it separates the expensive, reusable steps:
+  set_content(image)  encoder features of the content, once per image
+  set_style(image)    the style's K and [V, V⊙V] per level, cached per style (LRU)
+  render(strength, preserve_color)
+                      attention (cached per content×style), blend + decode (cached per
+                      strength), colour option (cheap, never cached)
+so a change of strength or colour re-runs only what that change touches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.attention import StyleMemory
+from engine.checkpoint import ModelInfo, load_model
+from engine.compose import preserve_color as apply_preserve_color
+from engine.devices import is_out_of_memory, release_cached_memory, resolve_device, resolve_dtype
+from engine.encoder import STRIDE
+from engine.errors import Cancelled, StylerError
+from engine.network import Features, StyleNet
+
+ProgressCallback = Callable[[float, str], None]
+CancelCallback = Callable[[], bool]
+
+# The release subsamples style positions above these counts (its ``max_sample``); exact
+# attention makes that unnecessary, so it is only used when asked for.
+RELEASE_MAX_STYLE_POSITIONS = {3: 64 * 64, 4: 256 * 256, 5: 256 * 256}
+DEFAULT_STYLE_SIZE = 512
+# Smallest padded side: relu5_1 must have at least 2×2 positions for an unbiased variance.
+_MIN_SIDE = 2 * STRIDE
+# Lower-memory path after an out-of-memory error: attention over this many content
+# positions at a time, and the decoder in tiles of this many relu4_1 cells plus a halo
+# wider than its receptive field (≈4 cells), so tiles join without seams.
+_LEAN_ATTENTION_CHUNK = 4096
+_LEAN_DECODER_TILE = 32
+_DECODER_HALO = 8
+
+
+def image_key(rgb: np.ndarray) -> str:
+    """Identity of an image's pixels, for cache keys."""
+    digest = hashlib.blake2b(np.ascontiguousarray(rgb).view(np.uint8), digest_size=16)
+    digest.update(str(rgb.shape).encode())
+    return digest.hexdigest()
+
+
+def pad_to_stride(image: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+    """(B, 3, H, W) -> padded so H and W are multiples of STRIDE (at least _MIN_SIDE), and the
+    original (H, W) to crop back to. Reflection keeps the border statistics natural."""
+    h, w = image.shape[-2:]
+    target_h = max(_MIN_SIDE, math.ceil(h / STRIDE) * STRIDE)
+    target_w = max(_MIN_SIDE, math.ceil(w / STRIDE) * STRIDE)
+    pad_h, pad_w = target_h - h, target_w - w
+    if pad_h == 0 and pad_w == 0:
+        return image, (h, w)
+    # Reflection cannot pad by more than the side minus one; tiny images replicate instead.
+    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+    return F.pad(image, (0, pad_w, 0, pad_h), mode=mode), (h, w)
+
+
+def resize_longer_side(image: torch.Tensor, size: int | None) -> torch.Tensor:
+    h, w = image.shape[-2:]
+    if not size or max(h, w) == size:
+        return image
+    scale = size / max(h, w)
+    new = (max(1, round(h * scale)), max(1, round(w * scale)))
+    return F.interpolate(image, size=new, mode="bilinear", antialias=True, align_corners=False)
+
+
+@dataclass
+class _Content:
+    key: str
+    rgb: np.ndarray  # original pixels, for colour preservation
+    size: tuple[int, int]  # (H, W) before padding
+    features: Features
+
+
+class Stylizer:
+    """Owns a StyleNet on one device and the caches around it. Not thread-safe: one thread
+    (the CLI's main thread, or the app's engine worker) drives it."""
+
+    def __init__(
+        self,
+        model: StyleNet,
+        device: str = "auto",
+        precision: str = "auto",
+        style_size: int | None = DEFAULT_STYLE_SIZE,
+        subsample_style: bool = False,
+        seed: int | None = None,
+        style_cache_size: int = 4,
+        info: ModelInfo | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(precision, self.device)
+        self.model = model.to(self.device, self.dtype).eval()
+        self.info = info
+        self.style_size = style_size
+        self.subsample_style = subsample_style
+        self.seed = seed
+        self.lean = False  # switched on for good after an out-of-memory error
+        self._style_cache_size = style_cache_size
+        self._memories: OrderedDict[str, dict[int, StyleMemory]] = OrderedDict()
+        self._style_key: str | None = None
+        self._content: _Content | None = None
+        self._attended: tuple[tuple[str, str], dict[int, torch.Tensor]] | None = None
+        self._decoded: tuple[tuple[str, str, float], np.ndarray] | None = None
+
+    @classmethod
+    def from_file(cls, path: str | Path, **options: object) -> "Stylizer":
+        model, info = load_model(path)
+        return cls(model, info=info, **options)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ inputs
+
+    def _to_tensor(self, rgb: np.ndarray) -> torch.Tensor:
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) RGB array, got shape {rgb.shape}")
+        tensor = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32))
+        return tensor.permute(2, 0, 1)[None].to(self.device, self.dtype)  # (1, 3, H, W)
+
+    def set_content(self, rgb: np.ndarray, key: str | None = None) -> None:
+        """Encode the content image (H, W, 3 float in [0, 1]); a no-op for the same pixels."""
+        key = key or image_key(rgb)
+        if self._content is not None and self._content.key == key:
+            return
+        self._content = None
+        self._attended = self._decoded = None
+        image, size = pad_to_stride(self._to_tensor(rgb))
+        features = self._guarded(lambda: self._features(image))
+        self._content = _Content(key=key, rgb=rgb, size=size, features=features)
+
+    def set_style(self, rgb: np.ndarray, key: str | None = None) -> str:
+        """Make this the current style; its memories are computed once and kept (LRU)."""
+        key = key or image_key(rgb)
+        self._style_key = key
+        if key in self._memories:
+            self._memories.move_to_end(key)
+            return key
+        image = resize_longer_side(self._to_tensor(rgb), self.style_size)
+        limits = RELEASE_MAX_STYLE_POSITIONS if self.subsample_style else None
+        memories = self._guarded(
+            lambda: self.model.style_memories(self._features(image), limits, self.seed)
+        )
+        self._memories[key] = memories
+        while len(self._memories) > self._style_cache_size:
+            self._memories.popitem(last=False)
+        return key
+
+    @property
+    def has_content(self) -> bool:
+        return self._content is not None
+
+    def clear_caches(self) -> None:
+        self._memories.clear()
+        self._content = None
+        self._style_key = None
+        self._attended = self._decoded = None
+        release_cached_memory(self.device)
+
+    # ------------------------------------------------------------------ render
+
+    def render(
+        self,
+        strength: float = 1.0,
+        preserve_color: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCallback | None = None,
+    ) -> np.ndarray:
+        """The stylised content at the content's size: (H, W, 3) float32 in [0, 1]."""
+        if self._content is None:
+            raise StylerError("no content image set")
+        if self._style_key is None:
+            raise StylerError("no style image set")
+        if not 0.0 <= strength <= 1.0:
+            raise StylerError(f"strength must be between 0 and 1, got {strength}")
+        report = progress or (lambda fraction, message: None)
+        content, style_key = self._content, self._style_key
+        decode_key = (content.key, style_key, float(strength))
+        if self._decoded is None or self._decoded[0] != decode_key:
+            attended = self._attend(content, style_key, report, cancel)
+            blended = {
+                level: torch.lerp(content.features.feature[level], out, strength) if strength < 1.0 else out
+                for level, out in attended.items()
+            }
+            _check(cancel)
+            report(0.8, "decoding")
+            image = self._guarded(lambda: self._decode(blended, cancel))
+            h, w = content.size
+            rgb = image[0, :, :h, :w].float().clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy()
+            self._decoded = (decode_key, rgb)
+        rgb = self._decoded[1]
+        if preserve_color:
+            rgb = apply_preserve_color(rgb, content.rgb)
+        report(1.0, "done")
+        return rgb
+
+    def _attend(
+        self, content: _Content, style_key: str, report: ProgressCallback, cancel: CancelCallback | None
+    ) -> dict[int, torch.Tensor]:
+        pair = (content.key, style_key)
+        if self._attended is not None and self._attended[0] == pair:
+            return self._attended[1]
+        memories = self._memories[style_key]
+        attended: dict[int, torch.Tensor] = {}
+        levels = self.model.levels
+        for i, level in enumerate(levels):
+            _check(cancel)
+            report(0.1 + 0.7 * i / len(levels), f"attention at relu{level}_1")
+            attended[level] = self._guarded(
+                lambda: self.model.attend(content.features, memories, level, self._chunk())
+            )
+        self._attended = (pair, attended)
+        return attended
+
+    # ------------------------------------------------------------------ internals
+
+    def _features(self, image: torch.Tensor) -> Features:
+        with torch.inference_mode():
+            return self.model.features(image)
+
+    def _chunk(self) -> int | None:
+        return _LEAN_ATTENTION_CHUNK if self.lean else None
+
+    def _decode(self, attended: dict[int, torch.Tensor], cancel: CancelCallback | None) -> torch.Tensor:
+        with torch.inference_mode():
+            if not self.lean:
+                return self.model.decode(attended)
+            return decode_tiled(self.model, attended, _LEAN_DECODER_TILE, cancel)
+
+    def _guarded(self, work: Callable[[], object]):  # type: ignore[no-untyped-def]
+        """Run ``work``; on out-of-memory switch to the lower-memory path and try once more."""
+        try:
+            with torch.inference_mode():
+                return work()
+        except Exception as exc:
+            if not is_out_of_memory(exc) or self.lean:
+                if is_out_of_memory(exc):
+                    raise StylerError(
+                        f"out of memory on {self.device} even on the low-memory path; use a "
+                        "smaller --max-size or another device"
+                    ) from None
+                raise
+        self.lean = True
+        self._memories_to_keep_only_current()
+        release_cached_memory(self.device)
+        with torch.inference_mode():
+            return work()
+
+    def _memories_to_keep_only_current(self) -> None:
+        self._attended = self._decoded = None
+        for key in list(self._memories):
+            if key != self._style_key:
+                del self._memories[key]
+
+
+def decode_tiled(
+    model: StyleNet,
+    attended: dict[int, torch.Tensor],
+    tile: int,
+    cancel: CancelCallback | None = None,
+) -> torch.Tensor:
+    """The decoder run tile by tile with a halo, equal to the whole-image decode. ``tile`` is
+    in relu4_1 cells (8 output pixels each)."""
+    deep = model.merge(attended)  # (1, 512, H/8, W/8)
+    level3 = attended.get(3)  # (1, 256, H/4, W/4) or None
+    h8, w8 = deep.shape[-2:]
+    out = deep.new_empty(deep.shape[0], 3, h8 * 8, w8 * 8)
+    for y0 in range(0, h8, tile):
+        for x0 in range(0, w8, tile):
+            _check(cancel)
+            y1, x1 = min(y0 + tile, h8), min(x0 + tile, w8)
+            ty0, tx0 = max(0, y0 - _DECODER_HALO), max(0, x0 - _DECODER_HALO)
+            ty1, tx1 = min(h8, y1 + _DECODER_HALO), min(w8, x1 + _DECODER_HALO)
+            skip = None if level3 is None else level3[..., 2 * ty0 : 2 * ty1, 2 * tx0 : 2 * tx1]
+            piece = model.decoder(deep[..., ty0:ty1, tx0:tx1], skip)
+            oy, ox = 8 * (y0 - ty0), 8 * (x0 - tx0)
+            out[..., 8 * y0 : 8 * y1, 8 * x0 : 8 * x1] = piece[
+                ..., oy : oy + 8 * (y1 - y0), ox : ox + 8 * (x1 - x0)
+            ]
+    return out
+
+
+def _check(cancel: CancelCallback | None) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled()

@@ -1,0 +1,1 @@
+"""Styler's desktop application (PySide6). Presentation and threading only."""

@@ -30,3 +30,22 @@ def resolve_style_model(name_or_path: str | None) -> Path:
         "`styler models import-adaattn DIR -o MODEL.safetensors` and pass --model, or install "
         f"it as {default}"
     )
+
+
+SEGMENTER_FOLDER_NAME = "clipseg"
+
+
+def resolve_segmenter(folder: str | None) -> Path:
+    """``--segmenter`` as given (a local CLIPSeg folder), or the installed one."""
+    if folder:
+        path = Path(folder).expanduser()
+        if not path.is_dir():
+            raise StylerError(f"{path}: segmenter folder not found (expected a CLIPSeg model folder)")
+        return path
+    installed = models_dir() / SEGMENTER_FOLDER_NAME
+    if installed.is_dir():
+        return installed
+    raise StylerError(
+        f"no CLIPSeg segmenter installed (looked for {installed}); prompts need it: "
+        "`styler models download clipseg`, or pass --segmenter FOLDER with a local copy"
+    )

@@ -1,5 +1,21 @@
-"""Subcommands of ``styler``; each module exposes ``register(subparsers)``."""
+"""Subcommands of ``styler``: every module here exposes ``register(subparsers)``.
 
-from engine.commands import models, stylize
+Modules are discovered, so adding a subcommand is adding a file."""
 
-COMMANDS = (stylize.register, models.register)
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+
+# The two every user meets first lead the help; the rest follow alphabetically.
+_FIRST = ("stylize", "models")
+
+
+def _discover() -> tuple[Callable, ...]:
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    ordered = [n for n in _FIRST if n in names] + [n for n in names if n not in _FIRST]
+    return tuple(importlib.import_module(f"{__name__}.{name}").register for name in ordered)
+
+
+COMMANDS = _discover()

@@ -9,8 +9,9 @@ from pathlib import Path
 import torch
 
 from engine.errors import StylerError
-from engine.image_io import LoadedImage, format_for, load_image, resize_to_max_side, save_image
+from engine.image_io import format_for, load_image
 from engine.model_store import resolve_style_model
+from engine.pipeline import Pipeline, RenderOptions
 from engine.stylizer import DEFAULT_STYLE_SIZE, Stylizer
 
 
@@ -97,9 +98,12 @@ def output_paths(inputs: list[Path], output: Path | None) -> list[Path]:
     return paths
 
 
-def render_file(stylizer: Stylizer, image: LoadedImage, args: argparse.Namespace):  # noqa: ANN201
-    stylizer.set_content(image.rgb)
-    return stylizer.render(strength=args.strength, preserve_color=args.preserve_color)
+def render_options(args: argparse.Namespace) -> RenderOptions:
+    return RenderOptions(
+        strength=args.strength,
+        preserve_color=args.preserve_color,
+        max_size=args.max_size,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,18 +116,20 @@ def run(args: argparse.Namespace) -> int:
     style = load_image(args.style)
     stylizer = make_stylizer(args)
     stylizer.set_style(style.rgb)
+    pipeline = Pipeline(stylizer)
+    options = render_options(args)
     failures = 0
     for src, dst in zip(inputs, outputs):
         try:
-            image = resize_to_max_side(load_image(src), args.max_size)
-            rgb = render_file(stylizer, image, args)
-            save_image(dst, rgb, alpha=image.alpha, icc_profile=image.icc_profile, exif=image.exif)
+            result = pipeline.render_file(src, dst, options)
         except StylerError as exc:
             if len(inputs) == 1:
                 raise
             failures += 1
             print(f"styler: error: {exc}", file=sys.stderr)
             continue
+        for note in result.notes:
+            print(f"styler: {note}", file=sys.stderr)
         print(f"{src} -> {dst}")
     if failures:
         print(f"styler: {failures} of {len(inputs)} image(s) failed", file=sys.stderr)

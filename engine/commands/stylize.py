@@ -98,6 +98,11 @@ def output_paths(inputs: list[Path], output: Path | None) -> list[Path]:
     return paths
 
 
+def make_pipeline(args: argparse.Namespace) -> Pipeline:
+    """The per-image pipeline every rendering command uses (style set separately)."""
+    return Pipeline(make_stylizer(args))
+
+
 def render_options(args: argparse.Namespace) -> RenderOptions:
     return RenderOptions(
         strength=args.strength,
@@ -114,9 +119,8 @@ def run(args: argparse.Namespace) -> int:
         if existing:
             raise StylerError(f"{existing[0]}: already exists; pass --overwrite to replace it")
     style = load_image(args.style)
-    stylizer = make_stylizer(args)
-    stylizer.set_style(style.rgb)
-    pipeline = Pipeline(stylizer)
+    pipeline = make_pipeline(args)
+    pipeline.stylizer.set_style(style.rgb)
     options = render_options(args)
     failures = 0
     for src, dst in zip(inputs, outputs):

@@ -1,0 +1,94 @@
+"""AdaAttN's attention-weighted mean/std without the N_c × N_s matrix."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.attention import AdaAttN, attention_mean_std, make_style_memory, mean_std, normalize
+
+
+def explicit_mean_std(q, k, v):
+    attn = torch.softmax(q @ k.transpose(1, 2), dim=-1)
+    mean = attn @ v
+    return mean, torch.relu(attn @ (v * v) - mean * mean).sqrt()
+
+
+@pytest.mark.parametrize("key_width, channels", [(448, 256), (960, 512), (1472, 512), (8, 3)])
+def test_matches_explicit_attention(key_width, channels):
+    gen = torch.Generator().manual_seed(key_width)
+    q = torch.randn(2, 50, key_width, generator=gen, dtype=torch.float64) * 0.2
+    k = torch.randn(2, 70, key_width, generator=gen, dtype=torch.float64) * 0.2
+    v = torch.rand(2, 70, channels, generator=gen, dtype=torch.float64) * 3
+    mean, std = attention_mean_std(q, make_style_memory(k, v))
+    want_mean, want_std = explicit_mean_std(q, k, v)
+    torch.testing.assert_close(mean.double(), want_mean, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(std.double(), want_std, atol=1e-5, rtol=1e-5)
+
+
+def test_sharp_logits_are_not_scaled():
+    """No 1/sqrt(d): with large logits the softmax is nearly one-hot, as in the release."""
+    q = torch.tensor([[[10.0, 0.0]]])
+    k = torch.tensor([[[10.0, 0.0], [0.0, 10.0]]])
+    v = torch.tensor([[[1.0], [5.0]]])
+    mean, std = attention_mean_std(q, make_style_memory(k, v))
+    assert mean.item() == pytest.approx(1.0, abs=1e-6)
+    assert std.item() == pytest.approx(0.0, abs=1e-3)
+    q_soft = torch.tensor([[[0.5, 0.0]]])
+    k_soft = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    mean_soft, _ = attention_mean_std(q_soft, make_style_memory(k_soft, v))
+    weight = torch.softmax(torch.tensor([0.5, 0.0]), 0)  # unscaled; 1/sqrt(2) would give 0.354
+    assert mean_soft.item() == pytest.approx(float(weight @ torch.tensor([1.0, 5.0])), abs=1e-6)
+
+
+def test_chunked_queries_give_identical_results():
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = torch.randn(1, 333, 16, generator=gen), torch.randn(1, 90, 16, generator=gen), torch.randn(1, 90, 5, generator=gen)
+    memory = make_style_memory(k, v)
+    full = attention_mean_std(q, memory)
+    chunked = attention_mean_std(q, memory, chunk_size=64)
+    torch.testing.assert_close(full[0], chunked[0], atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(full[1], chunked[1], atol=1e-6, rtol=1e-6)
+
+
+def test_centring_keeps_variance_in_bfloat16():
+    """Values with a large common offset: E[V²] − E[V]² cancels unless V is centred."""
+    gen = torch.Generator().manual_seed(1)
+    q = torch.randn(1, 40, 32, generator=gen) * 0.3
+    k = torch.randn(1, 60, 32, generator=gen) * 0.3
+    v = 200.0 + 4 * torch.randn(1, 60, 8, generator=gen)
+    q, k, v = q.bfloat16(), k.bfloat16(), v.bfloat16()  # the inputs as bf16 holds them
+    want_mean, want_std = explicit_mean_std(q.double(), k.double(), v.double())
+    mean, std = attention_mean_std(q, make_style_memory(k, v))
+    # bf16 keeps 8 bits of mantissa: E[V²] ≈ 40000 is held to ±156, which would swamp a
+    # variance of ~16 if it were computed uncentred.
+    uncentred_second_moment = explicit_mean_std(q, k, v)[0] ** 2  # the size that would cancel
+    assert uncentred_second_moment.min() > 30000
+    assert ((std.double() - want_std).abs() / want_std).max() < 0.05
+    assert (mean.double() - want_mean).abs().max() < 1.0
+
+
+def test_norm_uses_unbiased_variance_and_eps():
+    x = torch.tensor([[[[1.0, 2.0], [3.0, 6.0]]]])
+    mean, std = mean_std(x)
+    assert mean.item() == pytest.approx(3.0)
+    assert std.item() == pytest.approx(((4 + 1 + 0 + 9) / 3 + 1e-5) ** 0.5)
+    assert normalize(x).flatten(2).mean().abs() < 1e-6
+
+
+def test_subsampling_is_seeded_and_bounded():
+    k, v = torch.randn(1, 500, 4), torch.randn(1, 500, 3)
+    a = make_style_memory(k, v, max_positions=100, seed=7)
+    b = make_style_memory(k, v, max_positions=100, seed=7)
+    assert a.keys.shape[1] == 100
+    torch.testing.assert_close(a.keys, b.keys)
+    assert make_style_memory(k, v, max_positions=1000).keys.shape[1] == 500
+
+
+def test_module_forward_shapes_and_output_statistics():
+    module = AdaAttN(value_channels=6, key_channels=10)
+    content, content_key = torch.randn(1, 6, 5, 7), torch.randn(1, 10, 5, 7)
+    style, style_key = torch.randn(1, 6, 4, 4), torch.randn(1, 10, 4, 4)
+    out = module(content, content_key, module.style_memory(style, style_key))
+    assert out.shape == content.shape
+    assert torch.isfinite(out).all()

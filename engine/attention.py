@@ -70,7 +70,9 @@ def attention_mean_std(
     ``chunk_size`` bounds how many query positions are processed at once (lower memory,
     identical result)."""
     width = memory.keys.shape[-1]
-    query = _pad_last(query, width if width > memory.key_width else 0)
+    # The fused CPU kernel also needs a unit stride on the last dimension; a transposed
+    # view silently sends it down the matrix-materialising path.
+    query = _pad_last(query, width if width > memory.key_width else 0).contiguous()
     # SDPA wants (B, heads, L, D); AdaAttN has a single head.
     keys = memory.keys[:, None]
     values = memory.values[:, None]

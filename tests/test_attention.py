@@ -92,3 +92,16 @@ def test_module_forward_shapes_and_output_statistics():
     out = module(content, content_key, module.style_memory(style, style_key))
     assert out.shape == content.shape
     assert torch.isfinite(out).all()
+
+
+def test_cpu_attention_takes_the_fused_path_at_every_level():
+    """If SDPA fell back to its math path it would materialise N_c × N_s (visible as bmm)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    for value_channels, key_width in [(256, 448), (512, 960), (512, 1472)]:
+        module = AdaAttN(value_channels, key_width)
+        memory = module.style_memory(torch.randn(1, value_channels, 6, 6), torch.randn(1, key_width, 6, 6))
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            module(torch.randn(1, value_channels, 5, 7), torch.randn(1, key_width, 5, 7), memory)
+        counted = {str(op) for ops in counter.get_flop_counts().values() for op in ops}
+        assert not any("bmm" in op or "baddbmm" in op for op in counted), (key_width, counted)

@@ -160,6 +160,16 @@ class Stylizer:
     def has_content(self) -> bool:
         return self._content is not None
 
+    def cached_inputs(self) -> tuple[Features, tuple[int, int], dict[int, StyleMemory]]:
+        """The current content's features, its (H, W) before padding, and the current
+        style's memories: for callers that attend to part of the image themselves
+        (engine.region stylises only a mask's box this way)."""
+        if self._content is None:
+            raise StylerError("no content image set")
+        if self._style_key is None:
+            raise StylerError("no style image set")
+        return self._content.features, self._content.size, self._memories[self._style_key]
+
     def clear_caches(self) -> None:
         self._memories.clear()
         self._content = None

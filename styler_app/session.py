@@ -1,0 +1,250 @@
+"""The engine side of the app: what the worker thread holds (pipeline, caches) and the
+requests the GUI sends it. Engine modules that pull in torch are imported inside methods,
+which only ever run in the worker thread."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.errors import StylerError
+from styler_app.environment import process_memory_mib
+
+if TYPE_CHECKING:  # for annotations only; never imported on the GUI thread
+    from PySide6.QtGui import QImage
+
+    from engine.image_io import LoadedImage
+    from engine.pipeline import Pipeline, RenderOptions, RenderResult
+    from styler_app.worker import JobContext
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How to build the engine; a change means a fresh session."""
+
+    model_path: str | None = None  # a model file; None = the installed default model
+    device: str = "auto"
+    precision: str = "auto"
+    style_size: int = 512  # the style's longer side when encoded (the CLI's --style-size)
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """Everything the GUI decides about one render (preview or full size)."""
+
+    content: Path
+    style: Path
+    strength: float = 1.0
+    preserve_color: bool = False
+    prompts: tuple[str, ...] = ()
+    negatives: tuple[str, ...] = ()
+    invert: bool = False
+    threshold: float = 0.4
+    feather: float = 0.0
+    # The brushed mask, (h, w) float in [0, 1] at any size; replaces the prompt's mask.
+    mask_edit: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class PreviewResult:
+    request: RenderRequest
+    original: "QImage"
+    result: "QImage"
+    mask: np.ndarray | None  # the prompt's own mask at preview size (before any brushing)
+    notes: list[str]
+    seconds: float
+
+
+@dataclass
+class SaveResult:
+    destination: Path
+    notes: list[str]
+
+
+@dataclass
+class BatchResult:
+    output: Path
+    ok: int
+    failed: int
+    skipped: int
+
+    def __str__(self) -> str:
+        return f"{self.ok} stylised, {self.skipped} already done, {self.failed} failed → {self.output}"
+
+
+class EngineSession:
+    """Lives in the worker thread: one Pipeline, plus caches of decoded content and style."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self._pipeline: Pipeline | None = None
+        self._model_name = "not loaded"
+        self._contents: OrderedDict[tuple, LoadedImage] = OrderedDict()
+        self._style_key: str | None = None
+
+    # ------------------------------------------------------------------ building
+
+    def pipeline(self, context: JobContext | None = None) -> Pipeline:
+        if self._pipeline is None:
+            from engine.model_store import resolve_style_model
+            from engine.pipeline import Pipeline
+            from engine.stylizer import Stylizer
+
+            path = resolve_style_model(self.config.model_path)
+            if context is not None:
+                context.progress(0.0, f"loading model {path.name}")
+            stylizer = Stylizer.from_file(
+                path, device=self.config.device, precision=self.config.precision, style_size=self.config.style_size
+            )
+            self._pipeline = Pipeline(stylizer)
+            self._model_name = path.stem
+        return self._pipeline
+
+    def describe(self) -> dict[str, str]:
+        memory = process_memory_mib()
+        status = {"model": self._model_name, "memory": f"RAM {memory:.0f} MiB" if memory else ""}
+        if self._pipeline is not None:
+            import torch
+
+            from engine.devices import describe_device
+
+            device = self._pipeline.stylizer.device
+            status["device"] = describe_device(device)
+            if device.type == "cuda":
+                used = torch.cuda.memory_allocated(device) / 2**20
+                status["memory"] += f", GPU {used:.0f} MiB"
+        return status
+
+    def close(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.stylizer.clear_caches()
+        self._pipeline = None
+
+    # ------------------------------------------------------------------ work
+
+    def preview(self, request: RenderRequest, size: int, context: JobContext) -> PreviewResult:
+        from styler_app.images import rgb_to_qimage
+
+        begin = time.perf_counter()
+        pipeline = self.pipeline(context)
+        image = self._content(request.content, size)
+        context.check()
+        result = self._render(pipeline, image, request, context)
+        return PreviewResult(
+            request=request,
+            original=rgb_to_qimage(image.rgb),
+            result=rgb_to_qimage(result.rgb),
+            mask=result.mask if request.mask_edit is None else None,
+            notes=list(result.notes),
+            seconds=time.perf_counter() - begin,
+        )
+
+    def save(self, request: RenderRequest, destination: Path, context: JobContext) -> SaveResult:
+        from engine.image_io import load_image
+        from engine.pipeline import save_result
+
+        pipeline = self.pipeline(context)
+        if destination.resolve() == request.content.resolve():
+            raise StylerError(f"{destination}: would overwrite the original; choose another name")
+        result = self._render(pipeline, load_image(request.content), request, context)
+        context.check()
+        save_result(destination, result)
+        return SaveResult(destination, list(result.notes))
+
+    def batch(self, folder: Path, output: Path, request: RenderRequest, name_template: str, context: JobContext) -> BatchResult:
+        """A folder job through ``engine.batch``: the same manifest and resume as the CLI."""
+        from engine.batch import plan_batch, run_batch
+        from engine.errors import Cancelled
+
+        plan = plan_batch(folder, output, request.style, name=name_template, prompts=request.prompts, invert=request.invert)
+        pipeline = self.pipeline(context)
+
+        def on_event(event) -> None:  # type: ignore[no-untyped-def]
+            if event.kind == "done" and event.status == "failed":
+                context.item_failed(str(event.item.source), event.error or "failed")
+            context.progress(event.done / max(event.total, 1), f"{event.done} of {event.total}")
+
+        self._style_key = None  # run_batch sets its own style on the shared stylizer
+        summary = run_batch(plan, pipeline, self.options(request), progress=on_event, cancel=context.cancelled)
+        if summary.cancelled:
+            raise Cancelled()
+        return BatchResult(output, summary.ok, summary.failed, summary.skipped)
+
+    # ------------------------------------------------------------------ internals
+
+    def _render(self, pipeline: Pipeline, image: LoadedImage, request: RenderRequest, context: JobContext) -> RenderResult:
+        self._set_style(pipeline, request.style)
+        context.check()
+        if request.mask_edit is None:
+            return pipeline.render(image, self.options(request), context.progress, context.cancelled)
+        # A brushed mask replaces segmentation: stylise everything, then keep the brushed part.
+        whole = dataclasses.replace(request, prompts=(), negatives=(), invert=False)
+        result = pipeline.render(image, self.options(whole), context.progress, context.cancelled)
+        from engine.compose import fuse
+
+        mask = _resize_mask(request.mask_edit, image.rgb.shape[1], image.rgb.shape[0])
+        result.rgb = fuse(image.rgb, result.rgb, mask)
+        result.mask = mask
+        return result
+
+    @staticmethod
+    def options(request: RenderRequest, max_size: int | None = None) -> RenderOptions:
+        from engine.pipeline import RenderOptions
+
+        wanted: dict[str, Any] = {
+            "strength": request.strength,
+            "preserve_color": request.preserve_color,
+            "max_size": max_size,
+            "prompts": request.prompts,
+            "negatives": request.negatives,
+            "invert": request.invert,
+            "threshold": request.threshold,
+            "feather": request.feather,
+        }
+        # Mask controls are passed only where this engine build knows them.
+        known = {f.name for f in dataclasses.fields(RenderOptions)}
+        return RenderOptions(**{k: v for k, v in wanted.items() if k in known})
+
+    def _content(self, path: Path, size: int) -> LoadedImage:
+        """The content at preview size, decoded once per (file, version, size)."""
+        from engine.image_io import load_image, resize_to_max_side
+
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            raise StylerError(f"{path}: file not found") from None
+        key = (str(path), stamp, size)
+        if key in self._contents:
+            self._contents.move_to_end(key)
+            return self._contents[key]
+        image = resize_to_max_side(load_image(path), size)
+        self._contents[key] = image
+        while len(self._contents) > 4:
+            self._contents.popitem(last=False)
+        return image
+
+    def _set_style(self, pipeline: Pipeline, style: Path) -> None:
+        from engine.image_io import load_image
+
+        try:
+            key = f"{style}:{style.stat().st_mtime_ns}"
+        except OSError:
+            raise StylerError(f"{style}: style image not found; pick another style") from None
+        if key != self._style_key:
+            pipeline.stylizer.set_style(load_image(style).rgb, key=key)
+            self._style_key = key
+
+
+def _resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    if mask.shape == (height, width):
+        return mask.astype(np.float32)
+    from PIL import Image
+
+    resized = Image.fromarray(mask.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)

@@ -1,0 +1,288 @@
+"""The engine worker: one thread that owns the models and runs jobs one at a time.
+
+The GPU is one resource and the models are not thread-safe, so every piece of engine work
+(model loading, segmentation, stylisation, saving, batches) goes through this queue. The
+GUI submits jobs and listens to signals; it never waits on the thread.
+
+torch is imported only inside the worker thread (see ``session.py``), so the window can
+appear before the engine has finished loading.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from engine.errors import Cancelled, StylerError
+
+log = logging.getLogger(__name__)
+
+# The GUI repaints at most this often per job however fast the engine reports.
+PROGRESS_INTERVAL_S = 0.05
+
+
+class JobContext:
+    """What a running job sees: throttled progress, its cancel flag, per-item failures and
+    the engine session that owns the models."""
+
+    def __init__(self, job_id: int, worker: "EngineWorker", cancel_event: threading.Event) -> None:
+        self.job_id = job_id
+        self._worker = worker
+        self._cancel_event = cancel_event
+        self._last_emit = 0.0
+
+    @property
+    def session(self) -> "EngineSessionLike":
+        return self._worker._session_for_jobs()
+
+    def cancelled(self) -> bool:
+        return self._cancel_event.is_set()
+
+    def check(self) -> None:
+        if self._cancel_event.is_set():
+            raise Cancelled()
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last_emit < PROGRESS_INTERVAL_S:
+            return  # dropped: a newer report will follow within the interval
+        self._last_emit = now
+        self._worker.progress.emit(self.job_id, float(fraction), message)
+
+    def item_failed(self, item: str, reason: str) -> None:
+        self._worker.item_failed.emit(self.job_id, item, reason)
+
+
+class Job(Protocol):
+    """Anything the worker can run. ``run`` executes in the worker thread."""
+
+    kind: str  # "preview", "save", "batch", ...
+    title: str  # shown in the Jobs panel
+
+    def run(self, context: JobContext) -> object: ...
+
+
+class EngineSessionLike(Protocol):
+    def describe(self) -> dict[str, str]: ...
+
+
+@dataclass
+class FunctionJob:
+    """A job made of a plain function of the context (used for small engine queries)."""
+
+    title: str
+    function: Callable[[JobContext], object]
+    kind: str = "task"
+
+    def run(self, context: JobContext) -> object:
+        return self.function(context)
+
+
+@dataclass(order=True)
+class _Queued:
+    priority: int
+    sequence: int
+    job_id: int = field(compare=False)
+    job: Job | None = field(compare=False)
+
+
+# Previews jump ahead of queued saves and batches: the person is waiting on them.
+_PRIORITY = {"config": 0, "preview": 0, "task": 1, "save": 2, "batch": 3}
+_STOP_PRIORITY = -1
+
+
+class EngineWorker(QObject):
+    """Owns the engine session (models and caches) and a priority job queue, in one thread.
+
+    Signals:
+        started(job_id, kind): a job began running.
+        progress(job_id, fraction, message): at most every PROGRESS_INTERVAL_S per job,
+            plus the final 1.0.
+        result(job_id, payload): the job's return value (e.g. a PreviewResult).
+        error(job_id, message): one readable line; the job failed, the worker lives on.
+        item_failed(job_id, item, reason): one input of a batch failed; the job goes on.
+        finished(job_id, state): always last for every submitted job; state is "done",
+            "cancelled" or "failed".
+        status(dict): device, model and memory after each job, for the status bar.
+        environment(dict): torch/CUDA versions and devices, once, when the thread starts.
+
+    Signals are emitted from the worker thread; Qt queues them to receivers in the GUI
+    thread, so slots never run concurrently with the GUI.
+    """
+
+    started = Signal(int, str)
+    progress = Signal(int, float, str)
+    result = Signal(int, object)
+    error = Signal(int, str)
+    item_failed = Signal(int, str, str)
+    finished = Signal(int, str)
+    status = Signal(dict)
+    environment = Signal(dict)
+
+    def __init__(self, session_factory: Callable[[], object], parent: QObject | None = None) -> None:
+        """``session_factory`` runs in the worker thread and returns the engine session
+        (usually ``session.EngineSession(config)``); tests pass a fake."""
+        super().__init__(parent)
+        self._session_factory = session_factory
+        self._session: object | None = None
+        self._queue: queue.PriorityQueue[_Queued] = queue.PriorityQueue()
+        self._ids = itertools.count(1)
+        self._sequence = itertools.count()
+        self._lock = threading.Lock()
+        self._cancel_events: dict[int, threading.Event] = {}
+        self._kinds: dict[int, str] = {}
+        self._thread = _LoopThread(self._loop)
+
+    # ------------------------------------------------------------------ GUI thread API
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, job: Job) -> int:
+        """Queue ``job``; returns its id. A new preview cancels every older preview."""
+        job_id = next(self._ids)
+        with self._lock:
+            if job.kind == "preview":
+                for other, kind in self._kinds.items():
+                    if kind == "preview":
+                        self._cancel_events[other].set()
+            self._cancel_events[job_id] = threading.Event()
+            self._kinds[job_id] = job.kind
+        priority = _PRIORITY.get(job.kind, 1)
+        self._queue.put(_Queued(priority, next(self._sequence), job_id, job))
+        return job_id
+
+    def cancel(self, job_id: int) -> None:
+        with self._lock:
+            event = self._cancel_events.get(job_id)
+        if event is not None:
+            event.set()
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            for event in self._cancel_events.values():
+                event.set()
+
+    def active_jobs(self, kinds: tuple[str, ...] = ("save", "batch")) -> list[int]:
+        """Ids of queued or running jobs of these kinds (to ask before quitting)."""
+        with self._lock:
+            return [job_id for job_id, kind in self._kinds.items() if kind in kinds]
+
+    def reconfigure(self, session_factory: Callable[[], object]) -> None:
+        """Use a new session (other device, model…) from the next job on."""
+        job = FunctionJob("apply settings", lambda context: self._replace_session(session_factory), "config")
+        self.submit(job)
+
+    def stop(self, timeout_ms: int = 30_000) -> bool:
+        """Cancel everything, let the running job reach its next cancel check, end the thread."""
+        self.cancel_all()
+        self._queue.put(_Queued(_STOP_PRIORITY, next(self._sequence), 0, None))
+        return self._thread.wait(timeout_ms) if self._thread.isRunning() else True
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    # ------------------------------------------------------------------ worker thread
+
+    def _replace_session(self, factory: Callable[[], object]) -> None:
+        self._session_factory = factory
+        close = getattr(self._session, "close", None)
+        if close is not None:
+            close()
+        self._session = None  # built lazily by the next job that needs it
+        self.status.emit({"model": "not loaded"})
+
+    def _session_for_jobs(self) -> EngineSessionLike:
+        if self._session is None:
+            self._session = self._session_factory()
+        return self._session  # type: ignore[return-value]
+
+    def _loop(self) -> None:
+        self._emit_environment()
+        while True:
+            item = self._queue.get()
+            if item.job is None:
+                self._drain_cancelled()
+                return
+            self._run_one(item.job_id, item.job)
+
+    def _drain_cancelled(self) -> None:
+        """Jobs still queued at shutdown still get their ``finished`` (the panel clears)."""
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item.job is not None:
+                self._forget(item.job_id)
+                self.finished.emit(item.job_id, "cancelled")
+
+    def _forget(self, job_id: int) -> threading.Event | None:
+        with self._lock:
+            self._kinds.pop(job_id, None)
+            return self._cancel_events.pop(job_id, None)
+
+    def _run_one(self, job_id: int, job: Job) -> None:
+        with self._lock:
+            event = self._cancel_events[job_id]
+        if event.is_set():  # cancelled while queued: never started
+            self._forget(job_id)
+            self.finished.emit(job_id, "cancelled")
+            return
+        self.started.emit(job_id, job.kind)
+        context = JobContext(job_id, self, event)
+        state = "failed"
+        try:
+            payload = job.run(context)
+            if event.is_set():
+                raise Cancelled()
+            state = "done"
+            self.result.emit(job_id, payload)
+        except Cancelled:
+            state = "cancelled"
+        except StylerError as exc:
+            log.warning("%s failed: %s", job.title, exc)
+            self.error.emit(job_id, str(exc))
+        except MemoryError:
+            log.exception("%s ran out of memory", job.title)
+            self.error.emit(job_id, "out of memory; try a smaller preview size or the CPU/another GPU")
+        except Exception as exc:  # the app must survive engine bugs; the log has the trace
+            log.exception("%s crashed", job.title)
+            self.error.emit(job_id, f"unexpected error ({type(exc).__name__}: {exc}); see the log file")
+        finally:
+            self._forget(job_id)
+        self.finished.emit(job_id, state)
+        self._emit_status()
+
+    def _emit_status(self) -> None:
+        describe = getattr(self._session, "describe", None)
+        if describe is not None:
+            try:
+                self.status.emit(describe())
+            except Exception:  # status is cosmetic; never let it kill the worker
+                log.exception("status query failed")
+
+    def _emit_environment(self) -> None:
+        try:
+            from styler_app.environment import engine_environment
+
+            self.environment.emit(engine_environment())
+        except Exception as exc:
+            log.exception("environment query failed")
+            self.environment.emit({"error": str(exc)})
+
+
+class _LoopThread(QThread):
+    """A thread whose whole life is the worker's loop (no Qt event loop is needed there)."""
+
+    def __init__(self, loop: Callable[[], None]) -> None:
+        super().__init__()
+        self._loop = loop
+
+    def run(self) -> None:
+        self._loop()

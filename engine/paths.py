@@ -17,4 +17,8 @@ def styler_home() -> Path:
 
 
 def models_dir() -> Path:
-    return styler_home() / "models"
+    """``<styler_home>/models``, unless the user chose another folder (``styler models folder``)."""
+    from engine.user_settings import MODELS_DIR, get_setting  # here: user_settings imports this module
+
+    chosen = get_setting(MODELS_DIR)
+    return Path(chosen).expanduser() if chosen else styler_home() / "models"

@@ -78,9 +78,11 @@ def install(
         report = _offset_progress(progress, done_before, later)
         fetched[remote.name] = fetch(remote, staging / remote.name, report, cancel)
         done_before += fetched[remote.name].stat().st_size
-    model = _convert(entry, fetched, staging)
-    shutil.rmtree(staging, ignore_errors=True)
-    return model
+    try:
+        return _convert(entry, fetched, staging)
+    finally:
+        # Converted, or refused (a bad archive must not be reused by the next attempt).
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _offset_progress(progress: ProgressFn | None, before: int, after: int) -> ProgressFn | None:

@@ -32,6 +32,7 @@ class EngineConfig:
     device: str = "auto"
     precision: str = "auto"
     style_size: int = 512  # the style's longer side when encoded (the CLI's --style-size)
+    segmenter: str | None = None  # a CLIPSeg folder; None = the installed one, loaded on first prompt
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,18 @@ class EngineSession:
             stylizer = Stylizer.from_file(
                 path, device=self.config.device, precision=self.config.precision, style_size=self.config.style_size
             )
-            self._pipeline = Pipeline(stylizer)
+            self._pipeline = Pipeline(stylizer, self._segmenter_loader(stylizer.device))
             self._model_name = path.stem
         return self._pipeline
+
+    def _segmenter_loader(self, device: object):  # type: ignore[no-untyped-def]
+        if self.config.segmenter is None:
+            return None  # the pipeline loads the installed CLIPSeg when a prompt first needs it
+        from engine.model_store import resolve_segmenter
+        from engine.segment import load_segmenter
+
+        folder = resolve_segmenter(self.config.segmenter)
+        return lambda: load_segmenter(folder, device)
 
     def describe(self) -> dict[str, str]:
         memory = process_memory_mib()

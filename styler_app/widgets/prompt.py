@@ -49,8 +49,8 @@ class PromptPanel(QGroupBox):
         self.threshold.setToolTip("Mask probability above which a pixel belongs to the region")
         self.feather = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
         self.feather.setRange(0.0, 32.0)
-        self.feather.setValue(4.0)
-        self.feather.setToolTip("Soften the mask edge by this many pixels (at full resolution)")
+        self.feather.setValue(3.0)
+        self.feather.setToolTip("The region's edge ramps over ± this many pixels of the output")
 
         form = QFormLayout(self)
         form.addRow(self.everything)
@@ -86,15 +86,6 @@ class PromptPanel(QGroupBox):
         region = not self.everything.isChecked()
         for widget in (self.prompts, self.negatives, self.invert, self.threshold, self.feather):
             widget.setEnabled(region)
-
-    def set_mask_controls_available(self, available: bool, reason: str = "") -> None:
-        """Without a region-capable engine the prompt controls are shown but disabled."""
-        if not available:
-            self.everything.setChecked(True)
-        self.everything.setEnabled(available)
-        self.everything.setToolTip("" if available else reason)
-        self.setToolTip("" if available else reason)
-        self._sync_enabled()
 
     def state(self) -> PromptState:
         everything = self.everything.isChecked()

@@ -1,0 +1,160 @@
+"""The engine worker on its own, with fake sessions: signal order, cancellation, stale
+previews, throttled progress, errors that never kill it, and a GUI thread that keeps going."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QTimer
+
+from engine.errors import StylerError
+from styler_app.worker import EngineWorker, FunctionJob, JobContext
+
+
+class FakeSession:
+    def describe(self) -> dict[str, str]:
+        return {"model": "fake", "device": "nowhere", "memory": ""}
+
+
+def slow_job(seconds: float, kind: str = "task", release: threading.Event | None = None) -> FunctionJob:
+    """Works in small steps, checking cancel between them like the engine does."""
+
+    def work(context: JobContext) -> str:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not (release and release.is_set()):
+            context.check()
+            time.sleep(0.01)
+        return "slept"
+
+    return FunctionJob("slow", work, kind)
+
+
+def make_worker(qtbot) -> EngineWorker:  # type: ignore[no-untyped-def]
+    worker = EngineWorker(FakeSession)
+    worker.start()
+    return worker
+
+
+def test_signals_come_in_order_and_carry_the_result(qtbot) -> None:
+    worker = make_worker(qtbot)
+    seen: list[tuple] = []
+    worker.started.connect(lambda *args: seen.append(("started", *args)))
+    worker.result.connect(lambda *args: seen.append(("result", *args)))
+    worker.finished.connect(lambda *args: seen.append(("finished", *args)))
+    try:
+        job = FunctionJob("answer", lambda context: 42)
+        with qtbot.waitSignals([worker.started, worker.result, worker.finished], order="strict", timeout=10_000):
+            job_id = worker.submit(job)
+        assert seen == [("started", job_id, "task"), ("result", job_id, 42), ("finished", job_id, "done")]
+    finally:
+        assert worker.stop()
+
+
+def test_errors_are_messages_and_the_worker_lives_on(qtbot) -> None:
+    worker = make_worker(qtbot)
+    errors: list[str] = []
+    worker.error.connect(lambda job_id, message: errors.append(message))
+    try:
+        def user_error(context: JobContext) -> None:
+            raise StylerError("photo.jpg: file not found")
+
+        def bug(context: JobContext) -> None:
+            raise ZeroDivisionError("division by zero")
+
+        for work in (user_error, bug):
+            with qtbot.waitSignal(worker.finished, timeout=10_000) as blocker:
+                worker.submit(FunctionJob("bad", work))
+            assert blocker.args[1] == "failed"
+        assert errors[0] == "photo.jpg: file not found"
+        assert "ZeroDivisionError" in errors[1] and "log" in errors[1]
+        with qtbot.waitSignal(worker.result, timeout=10_000) as blocker:
+            worker.submit(FunctionJob("fine", lambda context: "still here"))
+        assert blocker.args[1] == "still here"
+    finally:
+        assert worker.stop()
+
+
+def test_a_new_preview_cancels_the_stale_one(qtbot) -> None:
+    worker = make_worker(qtbot)
+    states: dict[int, str] = {}
+    worker.finished.connect(lambda job_id, state: states.__setitem__(job_id, state))
+    try:
+        with qtbot.waitSignal(worker.started, timeout=10_000):
+            first = worker.submit(slow_job(30, "preview"))
+        second = worker.submit(slow_job(0.05, "preview"))
+        qtbot.waitUntil(lambda: second in states, timeout=10_000)
+        assert states == {first: "cancelled", second: "done"}
+    finally:
+        assert worker.stop()
+
+
+def test_cancelled_while_queued_never_starts(qtbot) -> None:
+    worker = make_worker(qtbot)
+    started: list[int] = []
+    states: dict[int, str] = {}
+    worker.started.connect(lambda job_id, kind: started.append(job_id))
+    worker.finished.connect(lambda job_id, state: states.__setitem__(job_id, state))
+    release = threading.Event()
+    try:
+        blocking = worker.submit(slow_job(30, release=release))
+        queued = worker.submit(slow_job(30, "batch"))
+        worker.cancel(queued)
+        release.set()
+        qtbot.waitUntil(lambda: queued in states, timeout=10_000)
+        assert states[queued] == "cancelled" and queued not in started
+        assert states[blocking] == "done"
+    finally:
+        assert worker.stop()
+
+
+def test_progress_is_throttled(qtbot) -> None:
+    worker = make_worker(qtbot)
+    received: list[float] = []
+    worker.progress.connect(lambda job_id, fraction, message: received.append(fraction))
+    reports = 20_000
+
+    def chatty(context: JobContext) -> None:
+        for i in range(reports):
+            context.progress(i / reports, "")
+        context.progress(1.0, "done")
+
+    try:
+        with qtbot.waitSignal(worker.finished, timeout=20_000):
+            worker.submit(FunctionJob("chatty", chatty))
+        assert 1 <= len(received) < reports / 100
+        assert received[-1] == 1.0  # the final report always gets through
+    finally:
+        assert worker.stop()
+
+
+def test_gui_thread_keeps_ticking_while_a_slow_job_runs(qtbot) -> None:
+    worker = make_worker(qtbot)
+    ticks: list[int] = []
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.append(1))
+    release = threading.Event()
+    try:
+        with qtbot.waitSignal(worker.started, timeout=10_000):
+            job_id = worker.submit(slow_job(60, release=release))
+        timer.start()
+        qtbot.waitUntil(lambda: len(ticks) >= 20, timeout=10_000)  # the job is still running
+        assert job_id in worker.active_jobs(("task",))
+        release.set()
+        with qtbot.waitSignal(worker.finished, timeout=10_000):
+            pass
+    finally:
+        timer.stop()
+        assert worker.stop()
+
+
+def test_stop_cancels_running_and_queued_jobs(qtbot) -> None:
+    worker = make_worker(qtbot)
+    states: dict[int, str] = {}
+    worker.finished.connect(lambda job_id, state: states.__setitem__(job_id, state))
+    with qtbot.waitSignal(worker.started, timeout=10_000):
+        running = worker.submit(slow_job(60, "batch"))
+    queued = worker.submit(slow_job(60, "save"))
+    assert worker.stop(10_000)
+    qtbot.waitUntil(lambda: len(states) == 2, timeout=10_000)
+    assert states == {running: "cancelled", queued: "cancelled"}

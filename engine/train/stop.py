@@ -1,0 +1,42 @@
+"""Stop requests: SIGINT/SIGTERM, or a RUN_DIR/STOP file (what the GUI creates). The loop
+polls ``requested()`` between steps, saves a checkpoint and exits cleanly."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+STOP_FILE = "STOP"
+
+
+class StopWatcher:
+    def __init__(self, run_dir: Path) -> None:
+        self.stop_file = run_dir / STOP_FILE
+        self._signalled = False
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "StopWatcher":
+        # Signal handlers can only be set from the main thread (an embedding app may not be).
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._signalled = True
+        # A second Ctrl-C should not wait for the checkpoint: give the old handler back.
+        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+
+    def requested(self) -> bool:
+        return self._signalled or self.stop_file.exists()
+
+    def consume(self) -> None:
+        """Remove the STOP file once honoured, so that --resume does not stop at once."""
+        self.stop_file.unlink(missing_ok=True)

@@ -7,14 +7,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from engine.compose import fuse
 from engine.errors import StylerError
 from engine.image_io import LoadedImage, load_image, resize_to_max_side, save_image
+from engine.masks import MaskSettings, combine_logits, finish_mask, mask_path_for, probability_map, save_mask
+from engine.model_store import resolve_segmenter
+from engine.region import render_region
+from engine.segment import Segmenter, load_segmenter
 from engine.stylizer import CancelCallback, ProgressCallback, Stylizer
+
+SegmenterLoader = Callable[[], Segmenter]
 
 
 @dataclass(frozen=True)
@@ -27,10 +35,25 @@ class RenderOptions:
     prompts: tuple[str, ...] = ()  # region to stylise (union); empty = the whole image
     negatives: tuple[str, ...] = ()  # removed from the region
     invert: bool = False  # stylise everything except the region
+    threshold: float = 0.4  # CLIPSeg probability at which a pixel joins the region
+    soft: bool = False  # inside the region, opacity follows CLIPSeg's confidence
+    feather: float = 3.0  # the region's edge ramps over ± this many output pixels
+    grow: float = 0.0  # grow the region by this many pixels (negative shrinks)
+    min_area: float = 0.001  # islands/holes below this fraction of the image are removed
+    refine: bool = True  # snap the mask's edges to the photo (guided filter)
+    crop: bool = True  # stylise only the region's box plus context when it is small
+    save_mask: bool = False  # render_file also writes <output stem>.mask.png
 
     @property
     def uses_region(self) -> bool:
-        return bool(self.prompts)
+        return bool(self.prompts or self.negatives)
+
+    @property
+    def mask_settings(self) -> MaskSettings:
+        return MaskSettings(
+            threshold=self.threshold, soft=self.soft, feather=self.feather, grow=self.grow,
+            min_area=self.min_area, refine=self.refine,
+        )
 
     def settings_hash(self, *extra: str) -> str:
         """Stable digest of the options plus e.g. the model and style identities."""
@@ -47,10 +70,27 @@ class RenderResult:
 
 
 class Pipeline:
-    """Holds a Stylizer (and, once regions are used, a segmenter) for many images."""
+    """Holds a Stylizer (and, once regions are used, a segmenter) for many images.
 
-    def __init__(self, stylizer: Stylizer) -> None:
+    ``segmenter`` is a Segmenter, or a function that loads one; it is called the first time
+    a prompt is used, so photos without prompts never load CLIPSeg. By default the
+    installed CLIPSeg on the stylizer's device (loaded once per process)."""
+
+    def __init__(self, stylizer: Stylizer, segmenter: Segmenter | SegmenterLoader | None = None) -> None:
         self.stylizer = stylizer
+        self._segmenter = segmenter
+
+    @property
+    def segmenter(self) -> Segmenter:
+        if self._segmenter is None:
+            self._segmenter = load_segmenter(resolve_segmenter(None), self.stylizer.device)
+        elif not isinstance(self._segmenter, Segmenter):
+            self._segmenter = self._segmenter()
+        return self._segmenter
+
+    def region_mask(self, rgb: np.ndarray, options: RenderOptions) -> np.ndarray:
+        """(H, W) float32 mask in [0, 1] of what ``options``' prompts select in ``rgb``."""
+        return region_mask_for(self.segmenter, rgb, options)
 
     def render(
         self,
@@ -60,16 +100,31 @@ class Pipeline:
         cancel: CancelCallback | None = None,
     ) -> RenderResult:
         image = resize_to_max_side(image, options.max_size)
-        if options.uses_region:
-            raise StylerError("region prompts need the segmenter, which this build lacks")
-        self.stylizer.set_content(image.rgb)
-        rgb = self.stylizer.render(
-            strength=options.strength,
-            preserve_color=options.preserve_color,
-            progress=progress,
-            cancel=cancel,
+        if not options.uses_region:
+            if options.invert:
+                raise StylerError("--invert needs --prompt or --negative: it inverts a region")
+            self.stylizer.set_content(image.rgb)
+            rgb = self.stylizer.render(
+                strength=options.strength,
+                preserve_color=options.preserve_color,
+                progress=progress,
+                cancel=cancel,
+            )
+            return RenderResult(rgb=rgb, image=image)
+        if progress is not None:
+            progress(0.0, "finding the region")
+        mask = self.region_mask(image.rgb, options)
+        if not mask.any():
+            name = image.source or "the image"
+            # Not an error: the photo passes through unchanged, and the user is told why.
+            return RenderResult(
+                rgb=image.rgb.copy(), image=image, mask=mask, notes=[f"prompt matched nothing in {name}"]
+            )
+        stylized, box = render_region(
+            self.stylizer, image.rgb, mask, options.strength, options.preserve_color,
+            crop=options.crop, progress=progress, cancel=cancel,
         )
-        return RenderResult(rgb=rgb, image=image)
+        return RenderResult(rgb=fuse(image.rgb, stylized, mask, box), image=image, mask=mask)
 
     def render_file(
         self,
@@ -81,7 +136,25 @@ class Pipeline:
     ) -> RenderResult:
         result = self.render(load_image(source), options, progress, cancel)
         save_result(destination, result)
+        if options.save_mask:
+            mask = result.mask if result.mask is not None else np.ones(result.rgb.shape[:2], np.float32)
+            save_mask(mask_path_for(destination), mask)
         return result
+
+
+def region_mask_for(segmenter: Segmenter, rgb: np.ndarray, options: RenderOptions) -> np.ndarray:
+    """(H, W) float32 mask in [0, 1]: what ``options``' prompts and negatives select in ``rgb``."""
+    if not options.uses_region:
+        raise ValueError("a region mask needs prompts or negatives")
+    segmenter.set_image(rgb)
+    prompts, negatives = list(options.prompts), list(options.negatives)
+    logits = segmenter.logits(prompts + negatives)  # one decoder pass for all of them
+    selection = combine_logits(
+        logits[: len(prompts)] if prompts else None,
+        logits[len(prompts) :] if negatives else None,
+        options.invert,
+    )
+    return finish_mask(probability_map(selection, rgb, options.refine), options.mask_settings)
 
 
 def save_result(destination: Path, result: RenderResult) -> Path:

@@ -10,8 +10,10 @@ import torch
 
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image
-from engine.model_store import resolve_style_model
+from engine.masks import mask_path_for
+from engine.model_store import resolve_segmenter, resolve_style_model
 from engine.pipeline import Pipeline, RenderOptions
+from engine.segment import load_segmenter
 from engine.stylizer import DEFAULT_STYLE_SIZE, Stylizer
 
 
@@ -49,12 +51,54 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subsample-style", action="store_true",
                    help="subsample style positions like the released code (faster, approximate)")
     p.add_argument("--seed", type=int, default=None, help="seed for anything random")
+    add_region_options(p)
+
+
+def add_region_options(p: argparse.ArgumentParser) -> None:
+    """Text-prompted regions (CLIPSeg); without --prompt/--negative the whole photo is styled."""
+    g = p.add_argument_group("regions", "stylise only what a text prompt names (see docs/regions.md)")
+    add_prompt_options(g)
+    g.add_argument("--soft", action="store_true",
+                   help="inside the region, blend by CLIPSeg's confidence instead of fully")
+    g.add_argument("--feather", type=non_negative_float, default=RenderOptions.feather, metavar="PX",
+                   help=f"soften the region's edge over ±PX output pixels (default {RenderOptions.feather:g})")
+    g.add_argument("--no-crop", dest="crop", action="store_false",
+                   help="stylise the whole photo even for a small region (slower)")
+    g.add_argument("--save-mask", action="store_true",
+                   help="also write the mask as <output stem>.mask.png (8-bit grey)")
+
+
+def add_prompt_options(g: argparse._ActionsContainer) -> None:
+    """The options that decide a mask's region: shared with ``styler segment``."""
+    g.add_argument("--prompt", action="append", default=[], metavar="TEXT",
+                   help="what to stylise, e.g. \"the bed\"; repeat for several (their union)")
+    g.add_argument("--negative", action="append", default=[], metavar="TEXT",
+                   help="what to leave out of the region; repeatable")
+    g.add_argument("--invert", action="store_true", help="stylise everything except the region")
+    g.add_argument("--threshold", type=_unit_float, default=RenderOptions.threshold, metavar="T",
+                   help=f"CLIPSeg probability that counts as inside (default {RenderOptions.threshold:g})")
+    g.add_argument("--grow", type=float, default=RenderOptions.grow, metavar="PX",
+                   help="grow the region by PX pixels; negative shrinks it (default 0)")
+    g.add_argument("--min-area", type=_unit_float, default=RenderOptions.min_area, metavar="F",
+                   help="drop islands and fill holes smaller than this fraction of the image "
+                   f"(default {RenderOptions.min_area:g}; 0 keeps them)")
+    g.add_argument("--no-refine", dest="refine", action="store_false",
+                   help="do not snap the mask's edges to the photo's edges")
+    g.add_argument("--segmenter", metavar="PATH",
+                   help="local CLIPSeg model folder (default: the installed one)")
 
 
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
     return value
 
 
@@ -99,29 +143,55 @@ def output_paths(inputs: list[Path], output: Path | None) -> list[Path]:
 
 
 def make_pipeline(args: argparse.Namespace) -> Pipeline:
-    """The per-image pipeline every rendering command uses (style set separately)."""
-    return Pipeline(make_stylizer(args))
+    """The per-image pipeline every rendering command uses (style set separately). CLIPSeg
+    is loaded only when a photo is given a prompt."""
+    stylizer = make_stylizer(args)
+    folder = getattr(args, "segmenter", None)
+    return Pipeline(stylizer, segmenter=lambda: load_segmenter(resolve_segmenter(folder), stylizer.device))
 
 
 def render_options(args: argparse.Namespace) -> RenderOptions:
-    return RenderOptions(
+    options = RenderOptions(
         strength=args.strength,
         preserve_color=args.preserve_color,
         max_size=args.max_size,
+        prompts=tuple(args.prompt),
+        negatives=tuple(args.negative),
+        invert=args.invert,
+        threshold=args.threshold,
+        soft=args.soft,
+        feather=args.feather,
+        grow=args.grow,
+        min_area=args.min_area,
+        refine=args.refine,
+        crop=args.crop,
+        save_mask=args.save_mask,
     )
+    if options.invert and not options.uses_region:
+        raise StylerError("--invert needs --prompt or --negative: it inverts a region")
+    return options
 
 
 def run(args: argparse.Namespace) -> int:
     inputs: list[Path] = args.content
+    options = render_options(args)
     outputs = output_paths(inputs, args.output)
+    written = list(outputs)
+    if options.save_mask:
+        written += [mask_path_for(p) for p in outputs]
+        sources = {src.resolve() for src in inputs}
+        for path in written[len(outputs):]:
+            if path.resolve() in sources:
+                raise StylerError(f"{path}: the mask would overwrite an input; choose another -o")
     if not args.overwrite:
-        existing = [p for p in outputs if p.exists()]
+        existing = [p for p in written if p.exists()]
         if existing:
             raise StylerError(f"{existing[0]}: already exists; pass --overwrite to replace it")
     style = load_image(args.style)
     pipeline = make_pipeline(args)
+    if options.uses_region:
+        _ = pipeline.segmenter  # load CLIPSeg now: a broken folder is one error, not one per photo
     pipeline.stylizer.set_style(style.rgb)
-    options = render_options(args)
     failures = 0
     for src, dst in zip(inputs, outputs):
         try:

@@ -1,0 +1,64 @@
+"""``styler segment IMAGE --prompt TEXT -o mask.png``: only the mask, for use elsewhere or
+to check what a prompt selects before stylising."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.commands.stylize import add_prompt_options, non_negative_float
+from engine.errors import StylerError
+from engine.image_io import format_for, load_image, resize_to_max_side
+from engine.masks import save_mask
+from engine.model_store import resolve_segmenter
+from engine.pipeline import RenderOptions, region_mask_for
+from engine.segment import load_segmenter
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "segment",
+        help="write the mask a text prompt selects (no stylisation)",
+        description="Find what --prompt names in IMAGE with CLIPSeg and write it as an 8-bit "
+        "greyscale mask (white = selected), the same mask `styler stylize --prompt` uses.",
+    )
+    p.add_argument("image", type=Path, metavar="IMAGE", help="the photo")
+    p.add_argument("-o", "--output", type=Path, metavar="MASK",
+                   help="mask file to write (default: <stem>.mask.png next to IMAGE)")
+    p.add_argument("--max-size", type=int, metavar="N",
+                   help="cap the photo's longer side at N pixels first, as stylize does")
+    add_prompt_options(p)
+    p.add_argument("--soft", action="store_true", help="grey levels follow CLIPSeg's confidence")
+    p.add_argument("--feather", type=non_negative_float, default=RenderOptions.feather, metavar="PX",
+                   help=f"soften the edge over ±PX pixels (default {RenderOptions.feather:g})")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing mask file")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.prompt and not args.negative:
+        raise StylerError("segment needs at least one --prompt (or --negative)")
+    if args.max_size is not None and args.max_size <= 0:
+        raise StylerError(f"--max-size must be a positive number of pixels, got {args.max_size}")
+    output: Path = args.output or args.image.with_name(f"{args.image.stem}.mask.png")
+    if format_for(output) != "PNG":
+        raise StylerError(f"{output}: masks are written as PNG; use a .png name")
+    if output.exists() and not args.overwrite:
+        raise StylerError(f"{output}: already exists; pass --overwrite to replace it")
+    if output.resolve() == args.image.resolve():
+        raise StylerError(f"{output}: would overwrite the input; choose another -o")
+    options = RenderOptions(
+        prompts=tuple(args.prompt), negatives=tuple(args.negative), invert=args.invert,
+        threshold=args.threshold, soft=args.soft, feather=args.feather, grow=args.grow,
+        min_area=args.min_area, refine=args.refine,
+    )
+    image = resize_to_max_side(load_image(args.image), args.max_size)
+    segmenter = load_segmenter(resolve_segmenter(args.segmenter), args.device)
+    mask = region_mask_for(segmenter, image.rgb, options)
+    save_mask(output, mask)
+    if not mask.any():
+        print(f"styler: prompt matched nothing in {args.image}", file=sys.stderr)
+    print(f"{args.image} -> {output} ({100.0 * float(mask.mean()):.1f}% selected)")
+    return 0

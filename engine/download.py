@@ -164,6 +164,8 @@ def _transfer(url: str, remote: RemoteFile, part: Path, meter: _Meter, cancel: C
                 return
             part.unlink(missing_ok=True)
             raise _Dropped() from None
+        if "text/html" in (exc.headers.get("Content-Type") or "") and _is_quota_page(_read_text(exc)):
+            raise _quota_error(url) from None  # Drive sometimes sends its quota page as a 403
         raise _http_error(url, exc.code, exc.reason) from None
     except (urllib.error.URLError, OSError) as exc:
         raise _network_error(url, exc) from None
@@ -221,21 +223,32 @@ def _check_not_html(url: str, response: http.client.HTTPResponse, have: int) -> 
     looks_html = head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
     if "text/html" not in content_type and not looks_html:
         return
-    text = response.read(HTML_SNIFF_BYTES).decode("utf-8", "replace")
-    final_url = response.geturl() or url
-    lowered = text.lower()
-    if "too many users have viewed or downloaded" in lowered or "quota exceeded" in lowered:
-        raise StylerError(
-            f"{url}: Google Drive refuses the download for now (too many downloads of this file "
-            "today); try again tomorrow, or download it in a browser and use `styler models import`"
-        )
-    follow = _confirm_link(text, final_url)
+    text = _read_text(response)
+    if _is_quota_page(text):
+        raise _quota_error(url)
+    follow = _confirm_link(text, response.geturl() or url)
     if follow:
         raise _FollowPage(follow)
     raise StylerError(
         f"{url}: the server sent a web page instead of the file (a login, quota or error page); "
         "open the address in a browser to see why, or download the file there and use "
         "`styler models import`"
+    )
+
+
+def _read_text(response: http.client.HTTPResponse | urllib.error.HTTPError) -> str:
+    return response.read(HTML_SNIFF_BYTES).decode("utf-8", "replace")
+
+
+def _is_quota_page(text: str) -> bool:
+    lowered = text.lower()
+    return "too many users have viewed or downloaded" in lowered or "quota exceeded" in lowered
+
+
+def _quota_error(url: str) -> StylerError:
+    return StylerError(
+        f"{url}: Google Drive refuses the download for now (too many downloads of this file "
+        "today); try again tomorrow, or download it in a browser and use `styler models import`"
     )
 
 

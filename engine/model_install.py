@@ -73,16 +73,27 @@ def install(
     staging = downloads_dir(name)
     fetched: dict[str, Path] = {}
     done_before = 0
-    for index, remote in enumerate(entry.files):
-        later = sum(f.size or f.approx_size for f in entry.files[index + 1:])
-        report = _offset_progress(progress, done_before, later)
-        fetched[remote.name] = fetch(remote, staging / remote.name, report, cancel)
-        done_before += fetched[remote.name].stat().st_size
+    try:
+        for index, remote in enumerate(entry.files):
+            later = sum(f.size or f.approx_size for f in entry.files[index + 1:])
+            report = _offset_progress(progress, done_before, later)
+            fetched[remote.name] = fetch(remote, staging / remote.name, report, cancel)
+            done_before += fetched[remote.name].stat().st_size
+    except BaseException:
+        _remove_if_empty(staging)  # keep .part files (they resume), not empty folders
+        raise
     try:
         return _convert(entry, fetched, staging)
     finally:
         # Converted, or refused (a bad archive must not be reused by the next attempt).
         shutil.rmtree(staging, ignore_errors=True)
+        _remove_if_empty(staging)
+
+
+def _remove_if_empty(staging: Path) -> None:
+    for folder in (staging, staging.parent):  # the model's, then the shared downloads folder
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _offset_progress(progress: ProgressFn | None, before: int, after: int) -> ProgressFn | None:

@@ -173,9 +173,12 @@ def missing_required_models() -> list[RegistryEntry]:
     installed = installed_models()
     entries = registry()
     missing = []
-    if not any(m.kind == "style" for m in installed):
+    # Models placed by hand (not in the manifest) still count: the resolvers accept them.
+    has_style = any(m.kind == "style" for m in installed) or entries[DEFAULT_MODEL_NAME].local_path().is_file()
+    if not has_style:
         missing.append(entries[DEFAULT_MODEL_NAME])
-    if not any(m.kind == "segmenter" for m in installed):
+    has_segmenter = any(m.kind == "segmenter" for m in installed) or entries[SEGMENTER_FOLDER_NAME].local_path().is_dir()
+    if not has_segmenter:
         missing.append(entries[SEGMENTER_FOLDER_NAME])
     return missing
 

@@ -111,7 +111,7 @@ _ENTRIES = (
             ),
         ),
         install_name="adaattn.safetensors",
-        installed_size=105 * MB,
+        installed_size=106 * MB,
         license="AdaAttN weights: published by the authors for research, no licence file in "
         "Huage001/AdaAttN; vgg_normalised.pth: MIT (pytorch-AdaIN)",
         source="Liu et al., AdaAttN (ICCV 2021), github.com/Huage001/AdaAttN; encoder from "
@@ -133,7 +133,7 @@ _ENTRIES = (
             RemoteFile(TORCHVISION_VGG19, (_TORCHVISION_VGG19,), approx_size=575 * MB, sha256_prefix="dcbb9e9d"),
         ),
         install_name="vgg19-imagenet.safetensors",
-        installed_size=80 * MB,
+        installed_size=52 * MB,
         license="BSD-3-Clause (torchvision); VGG weights by Simonyan & Zisserman, CC BY 4.0",
         source=f"torchvision VGG19_Weights.IMAGENET1K_V1, {_TORCHVISION_VGG19}",
         manual=f"download {_TORCHVISION_VGG19} and run `styler models import {TORCHVISION_VGG19}`",

@@ -90,13 +90,13 @@ class LocalServer:
                 if route is None:
                     self._simple(404, b"not found")
                 elif route.status != 200:
-                    self._simple(route.status, b"error")
+                    self._simple(route.status, route.body or b"error", route.content_type)
                 else:
                     self._serve(route, drop)
 
-            def _simple(self, status: int, body: bytes) -> None:
+            def _simple(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

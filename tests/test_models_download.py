@@ -92,6 +92,12 @@ def test_quota_page_instead_of_file(server: LocalServer, tmp_path: Path) -> None
     assert not (tmp_path / "m.zip").exists()
 
 
+def test_quota_page_sent_as_403(server: LocalServer, tmp_path: Path) -> None:
+    url = server.add("/uc", Route(status=403, body=QUOTA_PAGE, content_type="text/html"))
+    with pytest.raises(StylerError, match="Google Drive refuses"):
+        fetch(remote(url), tmp_path / "m.zip")
+
+
 def test_html_page_with_a_binary_content_type_is_still_caught(server: LocalServer, tmp_path: Path) -> None:
     url = server.add("/f", Route(body=b"\n<!DOCTYPE html><html><body>Sign in</body></html>"))
     with pytest.raises(StylerError, match="web page instead of the file"):

@@ -139,6 +139,7 @@ def test_quota_page_instead_of_zip_installs_nothing(
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert last_line.startswith("styler: error:") and "Google Drive refuses" in last_line
     assert_nothing_installed()
+    assert not (models_dir() / ".downloads").exists()  # no page saved as if it were the zip
 
 
 def test_zip_slip_archive_refused(

@@ -92,7 +92,8 @@ def run_list(args: argparse.Namespace) -> int:
     if available:
         print("available to download (`styler models download NAME`):")
         for e in available:
-            print(f"  {e.name:<15} {e.title}, about {human_size(e.download_size)}; licence: {e.license}")
+            print(f"  {e.name:<15} {e.title}: about {human_size(e.download_size)} to download, "
+                  f"{human_size(e.installed_size)} on disk; licence: {e.license}")
     return 0
 
 
@@ -104,7 +105,8 @@ def run_download(args: argparse.Namespace) -> int:
         print(f"{args.name} is already installed (use --force to download it again)")
         return 0
     print(f"downloading {entry.title}, about {human_size(entry.download_size)}; licence: {entry.license}")
-    with tqdm(unit="B", unit_scale=True, unit_divisor=1000, desc=args.name, leave=True) as bar:
+    # delay: no empty bar when the download fails at once (offline, proxy).
+    with tqdm(unit="B", unit_scale=True, unit_divisor=1000, desc=args.name, delay=0.5) as bar:
 
         def progress(done: int, total: int | None, rate: float) -> None:
             bar.total = total

@@ -44,7 +44,15 @@ from engine.model_store import (
     record_install,
 )
 from engine.paths import models_dir
-from engine.registry import ADAATTN_ZIP, TORCHVISION_VGG19, VGG_NORMALISED, RegistryEntry, get_entry
+from engine.registry import (
+    ADAATTN_ZIP,
+    TORCHVISION_VGG19,
+    VGG_NORMALISED,
+    ModelKind,
+    RegistryEntry,
+    get_entry,
+    registry,
+)
 
 ENCODER_NAME = "vgg19-imagenet"
 # What a CLIPSeg folder may hold that from_pretrained reads; anything else is left behind.
@@ -131,22 +139,22 @@ def import_path(path: str | Path, name: str | None = None, encoder: str | Path |
         if _is_clipseg_folder(path):
             if name not in (None, SEGMENTER_FOLDER_NAME):
                 raise StylerError(f"the segmenter is always installed as {SEGMENTER_FOLDER_NAME!r}; drop --name")
-            return _install_clipseg(path, _free_name(SEGMENTER_FOLDER_NAME), "import", source, move=False)
+            return _install_clipseg(path, _free_name(SEGMENTER_FOLDER_NAME, "segmenter"), "import", source, move=False)
         release = _release_folder(path)
         if release is not None:
             vgg = vgg or find_release_encoder(release) or find_release_encoder(path)
             if vgg is None:
                 raise StylerError(_no_encoder_message(path))
-            return _install_release_folder(release, vgg, _free_name(name or "adaattn"), "import", source)
+            return _install_release_folder(release, vgg, _free_name(name or "adaattn", "style"), "import", source)
         raise StylerError(
             f"{path}: not a model folder Styler knows (expected the AdaAttN release's "
             f"{RELEASE_FILES['decoder']} or a CLIPSeg folder with config.json)"
         )
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        return _install_release_zip(path, vgg, _free_name(name or "adaattn"), "import", source)
+        return _install_release_zip(path, vgg, _free_name(name or "adaattn", "style"), "import", source)
     if suffix == ".safetensors":
-        return _import_styler_model(path, _free_name(name or path.stem), source)
+        return _import_styler_model(path, _free_name(name or path.stem, "style"), source)
     if suffix in (".pth", ".pt", ".bin"):
         return _import_pth(path, name, source)
     raise StylerError(
@@ -155,8 +163,12 @@ def import_path(path: str | Path, name: str | None = None, encoder: str | Path |
     )
 
 
-def _free_name(name: str) -> str:
+def _free_name(name: str, kind: ModelKind) -> str:
     check_model_name(name)
+    known = registry().get(name)
+    if known is not None and known.kind != kind:
+        # `styler models download NAME` must never find a different kind of model there.
+        raise StylerError(f"{name!r} is reserved for the {known.title}; choose another name with --name")
     if get_installed(name) is not None:
         raise StylerError(
             f"a model named {name!r} is already installed; remove it first "
@@ -217,7 +229,7 @@ def _import_styler_model(path: Path, name: str, source: str) -> InstalledModel:
 def _import_pth(path: Path, name: str | None, source: str) -> InstalledModel:
     state = load_pth_state(path)
     if any(key.startswith("features.") for key in state):
-        return _install_torchvision_vgg(path, _free_name(name or ENCODER_NAME), "import", source, state)
+        return _install_torchvision_vgg(path, _free_name(name or ENCODER_NAME, "encoder"), "import", source, state)
     if any(key.startswith(("decoder_layer_", "attn_adain_", "f.weight")) for key in state):
         raise StylerError(
             f"{path}: one file of the AdaAttN release; import the folder (or zip) holding all of "
@@ -307,9 +319,9 @@ def _copy_atomically(src: Path, out: Path) -> None:
     write_atomically(out, lambda tmp: shutil.copyfile(src, tmp))
 
 
-def _record(name: str, kind: str, path: Path, origin: str, source: str) -> InstalledModel:
+def _record(name: str, kind: ModelKind, path: Path, origin: str, source: str) -> InstalledModel:
     try:
-        return record_install(name, kind, path, origin, source)  # type: ignore[arg-type]
+        return record_install(name, kind, path, origin, source)
     except BaseException:
         # A model the manifest does not know about must not linger half-installed.
         if path.is_dir():

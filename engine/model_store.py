@@ -211,7 +211,7 @@ def resolve_style_model(name_or_path: str | None) -> Path:
         if loose.exists():
             return loose
         if name_or_path in registry() and registry()[name_or_path].kind == "style":
-            raise StylerError(missing_message(registry()[name_or_path], "--model"))
+            raise StylerError(missing_message(registry()[name_or_path], f"--model {name_or_path}"))
         styles = [m.name for m in installed_models() if m.kind == "style"]
         raise StylerError(
             f"no installed model named {name_or_path!r} (installed: {', '.join(styles) or 'none'}); "

@@ -187,7 +187,10 @@ def _apply_override(entries: dict[str, RegistryEntry], path: Path) -> dict[str, 
             changes = dict(changes)
             if "urls" in changes:
                 changes["urls"] = tuple(changes["urls"])
-            by_name[file_name] = replace(by_name[file_name], **changes)
+            try:
+                by_name[file_name] = replace(by_name[file_name], **changes)
+            except TypeError as exc:
+                raise StylerError(f"{path}: bad override for {model}/{file_name} ({exc})") from None
         entries[model] = replace(entries[model], files=tuple(by_name[f.name] for f in entries[model].files))
     return entries
 

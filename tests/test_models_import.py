@@ -126,6 +126,12 @@ def test_default_switching_remove_and_verify(model_path: Path, capsys: pytest.Ca
     assert model_files() == [models_dir() / "manifest.json"]
 
 
+def test_registry_names_are_reserved_for_their_kind(model_path: Path) -> None:
+    with pytest.raises(StylerError, match="reserved"):
+        import_path(model_path, name="clipseg")
+    assert model_files() == []
+
+
 def test_single_release_file_explains_what_to_import(release_dir: Path) -> None:
     with pytest.raises(StylerError, match="import the folder"):
         import_path(release_dir / "latest_net_decoder.pth")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import os
 from collections import namedtuple
 from pathlib import Path
@@ -173,5 +175,18 @@ def test_disk_full_checked_before_downloading(server: LocalServer, tmp_path: Pat
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(download.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
     with pytest.raises(StylerError, match="not enough free disk space"):
+        fetch(remote(url), tmp_path / "w.bin")
+    assert not (tmp_path / "w.bin").exists()
+
+
+def test_disk_full_while_writing(server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = server.add("/w.bin", Route(body=PAYLOAD))
+
+    class FullDisk(io.BytesIO):
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(download, "open", lambda path, mode: FullDisk(), raising=False)
+    with pytest.raises(StylerError, match="disk full"):
         fetch(remote(url), tmp_path / "w.bin")
     assert not (tmp_path / "w.bin").exists()

@@ -123,7 +123,21 @@ STYLES = {
 }
 
 
+def app_icon(size: int = 128) -> Image.Image:
+    """The window icon: a rounded tile cut from the ember swirl, with a white brush dab."""
+    art = STYLES["swirl-ember"]().resize((size, size), Image.Resampling.LANCZOS).convert("RGBA")
+    mask = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, size - 1, size - 1), radius=size // 5, fill=255)
+    art.putalpha(mask)
+    ImageDraw.Draw(art).ellipse((size * 0.58, size * 0.58, size * 0.86, size * 0.86), fill=(255, 255, 255, 235))
+    return art
+
+
 def main() -> None:
+    icon = OUT.parent / "icons" / "styler.png"
+    icon.parent.mkdir(parents=True, exist_ok=True)
+    app_icon().save(icon, optimize=True)
+    print(icon)
     OUT.mkdir(parents=True, exist_ok=True)
     for name, make in STYLES.items():
         image = make().quantize(colors=96, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)

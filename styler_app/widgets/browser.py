@@ -47,7 +47,6 @@ class BrowserPane(QWidget):
         self.tree.setHeaderHidden(True)
         for column in range(1, self.fs_model.columnCount()):
             self.tree.hideColumn(column)
-        self.tree.setRootIndex(self.fs_model.index(str(Path.home())))  # where photos usually are
         self.tree.clicked.connect(self._tree_clicked)
 
         self.model = ThumbnailModel(self, pool)
@@ -107,7 +106,8 @@ class BrowserPane(QWidget):
         index = self.fs_model.index(str(folder))
         if index.isValid():
             self.tree.setCurrentIndex(index)
-            self.tree.scrollTo(index)
+            self.tree.expand(index)
+            self.tree.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         self._update_count()
         self.folder_chosen.emit(str(folder))
         if self.model.rowCount():

@@ -213,3 +213,32 @@ def test_canvas_zoom_and_pan(qtbot) -> None:  # type: ignore[no-untyped-def]
     assert canvas._scale() == 1.25
     canvas.zoom_fit()
     assert canvas._scale() == 2.0
+
+
+def test_a_prompt_previews_with_its_mask(qtbot, tmp_path: Path, tiny_model: Path, photos: Path) -> None:  # type: ignore[no-untyped-def]
+    from styler_app.main_window import MainWindow
+    from styler_app.session import EngineConfig, EngineSession
+    from tests.tiny_clipseg import write_tiny_clipseg
+
+    segmenter = write_tiny_clipseg(tmp_path / "clipseg")
+    settings = AppSettings.at(tmp_path / "prompt.ini")
+    settings.preview_size = 64
+    config = EngineConfig(model_path=str(tiny_model), device="cpu", style_size=64, segmenter=str(segmenter))
+    window = MainWindow(settings, lambda: EngineSession(config), check_models=False)
+    qtbot.addWidget(window)
+    window.start()
+    try:
+        window.open_folder(photos)
+        window.styles.select_style(sample_styles()[0])
+        window.prompt.everything.setChecked(False)
+        window.prompt.prompts.setText("sky, water")
+        window.prompt.threshold.setValue(0.05)
+        with qtbot.waitSignal(window.worker.finished, timeout=60_000, check_params_cb=lambda j, s: j == window._preview_job) as blocker:
+            window.preview_now()
+        assert blocker.args[1] == "done", window.preview.canvas.placeholder
+        preview = window._last_preview
+        assert preview is not None and preview.request.prompts == ("sky", "water")
+        assert preview.mask is not None and preview.mask.shape == (48, 64)
+        assert window.preview.canvas.mask() is not None  # the overlay the brush paints on
+    finally:
+        window.shutdown()

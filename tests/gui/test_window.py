@@ -242,3 +242,21 @@ def test_a_prompt_previews_with_its_mask(qtbot, tmp_path: Path, tiny_model: Path
         assert window.preview.canvas.mask() is not None  # the overlay the brush paints on
     finally:
         window.shutdown()
+
+
+def test_first_run_dialog_offers_the_missing_models(qtbot, tmp_path: Path, tiny_model: Path) -> None:  # type: ignore[no-untyped-def]
+    from styler_app.main_window import MainWindow
+    from styler_app.session import EngineConfig, EngineSession
+
+    config = EngineConfig(model_path=str(tiny_model), device="cpu", style_size=64)
+    window = MainWindow(AppSettings.at(tmp_path / "first.ini"), lambda: EngineSession(config), check_models=True)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()  # STYLER_HOME is empty in tests: nothing installed
+    try:
+        qtbot.waitUntil(lambda: window._first_run is not None and window._first_run.isVisible(), timeout=30_000)
+        offered = set(window._first_run._buttons)
+        assert "adaattn" in offered
+        assert window.browser.isEnabled() and not window._first_run.isModal()  # the rest stays usable
+    finally:
+        window.shutdown()

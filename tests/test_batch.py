@@ -17,6 +17,7 @@ from engine.cli import main as cli_main
 from engine.pipeline import Pipeline, RenderOptions
 from engine.stylizer import Stylizer
 from tests.conftest import random_photo
+from tests.tiny_clipseg import clipseg_dir  # noqa: F401 (fixture)
 
 SMALL = ["--style-size", "32", "--device", "cpu"]
 
@@ -91,24 +92,21 @@ def test_mixed_good_and_bad_files_fail_alone_and_inputs_stay_untouched(tmp_path,
 
 def test_rerun_skips_done_changed_settings_rerender_overwrite_forces(tmp_path, pipeline, style):
     in_dir, out_dir = tmp_path / "in", tmp_path / "out"
-    photos(in_dir, ["a.jpg", "b.jpg"])
+    photos(in_dir, ["a.jpg"])
     plan = plan_batch(in_dir, out_dir, style)
     full, light = RenderOptions(), RenderOptions(strength=0.3)
-    assert run_batch(plan, pipeline, full).ok == 2
-    first = tree_digest(out_dir)
+    assert run_batch(plan, pipeline, full).ok == 1
+    first = tree_digest(out_dir)["a.jpg"]
 
-    again = run_batch(plan, pipeline, full)
-    assert (again.ok, again.skipped) == (0, 2)
-    assert tree_digest(out_dir)["a.jpg"] == first["a.jpg"]
+    assert run_batch(plan, pipeline, full).skipped == 1
+    assert tree_digest(out_dir)["a.jpg"] == first
 
-    changed = run_batch(plan, pipeline, light)
-    assert (changed.ok, changed.skipped) == (2, 0)
-    assert tree_digest(out_dir)["a.jpg"] != first["a.jpg"]
+    assert run_batch(plan, pipeline, light).ok == 1
+    assert tree_digest(out_dir)["a.jpg"] != first
+    assert run_batch(plan, pipeline, light, overwrite=True).ok == 1
+    assert [e["status"] for e in entries(out_dir)] == ["ok", "skipped", "ok", "ok"]
     hashes = [e["settings_hash"] for e in entries(out_dir)]
-    assert hashes[0] == hashes[2] != hashes[4] == hashes[5]
-
-    assert run_batch(plan, pipeline, light, overwrite=True).ok == 2
-    assert [e["status"] for e in entries(out_dir)] == ["ok"] * 2 + ["skipped"] * 2 + ["ok"] * 4
+    assert hashes[0] == hashes[1] != hashes[2] == hashes[3]
 
 
 def test_output_not_made_by_a_batch_is_kept_unless_overwrite(tmp_path, pipeline, style):
@@ -290,3 +288,21 @@ def test_manifest_tolerates_a_torn_line_and_merges_parts(tmp_path):
     assert index.skip_reason("a.jpg", "a.jpg", False, "h1") is None  # output deleted
     assert index.skip_reason("b.jpg", "b.jpg", True, "h1") is None  # failed before
     assert "not in the manifest" in index.skip_reason("z.jpg", "z.jpg", True, "h1")
+
+
+def test_prompted_batch_encodes_each_prompt_once_and_names_by_prompt(tmp_path, model_path, style,
+                                                                    clipseg_dir, monkeypatch):
+    from transformers import CLIPSegModel
+
+    encoded = []
+    text_features = CLIPSegModel.get_text_features
+    monkeypatch.setattr(CLIPSegModel, "get_text_features",
+                        lambda self, **kw: encoded.append(1) or text_features(self, **kw))
+    in_dir, out_dir = tmp_path / "in", tmp_path / "out"
+    photos(in_dir, ["x.png", "y.png", "z.png"], size=(48, 40))
+    assert batch(in_dir, out_dir, style, model_path, "--prompt", "the bed", "--segmenter", str(clipseg_dir),
+                 "--save-mask", "--name", "{stem}_{prompt}") == 0
+    assert len(encoded) == 1
+    assert sorted(p.name for p in out_dir.glob("*.png")) == sorted(
+        f"{s}_the-bed{m}.png" for s in "xyz" for m in ("", ".mask"))
+    assert [e["mask"] for e in entries(out_dir)] == [f"{s}_the-bed.mask.png" for s in "xyz"]

@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
+from engine.errors import StylerError
+
 MANIFEST_NAME = "styler-manifest.jsonl"
 _PART_PREFIX = "styler-manifest.rank"
 
@@ -83,9 +85,12 @@ class ManifestWriter:
     """Appends entries; each is on disk (flushed and fsynced) before append returns."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file = open(path, "a", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(path, "a", encoding="utf-8")
+        except OSError as exc:
+            raise StylerError(f"{path}: cannot write the batch manifest ({exc.strerror or exc})") from None
 
     def append(self, entry: ManifestEntry) -> None:
         self._file.write(entry.to_json() + "\n")

@@ -165,10 +165,13 @@ def plan_batch(
     ours = {(out_dir / key).resolve() for key in recorded_outputs(out_dir)}
     sources: list[Path] = []
     ignored: list[Path] = []
-    for path in _walk(in_dir, recursive, out_real if out_inside_in else None):
-        if path.resolve() in ours or (path.parent.resolve() == out_real and is_manifest_file(path)):
-            continue
-        (sources if is_image_path(path) else ignored).append(path)
+    try:
+        for path in _walk(in_dir, recursive, out_real if out_inside_in else None):
+            if path.resolve() in ours or (path.parent.resolve() == out_real and is_manifest_file(path)):
+                continue
+            (sources if is_image_path(path) else ignored).append(path)
+    except OSError as exc:
+        raise BatchUsageError(f"{in_dir}: cannot list the folder ({exc.strerror or exc})") from None
     sources.sort(key=lambda p: p.relative_to(in_dir).as_posix())
     ignored.sort()
 

@@ -2,11 +2,12 @@
 threshold, clean, grow and feather. Pure functions over arrays; no model here.
 
 Order, and why:
-  1. combine in logit space at CLIPSeg's resolution (union = max, minus negatives, invert);
+  1. combine in logit space at CLIPSeg's resolution (union = max, minus negatives);
      sigmoid is monotone, so this equals combining probabilities, at 1/100th the pixels.
   2. upsample the logits (bicubic), then sigmoid: smooth edges, never 352-pixel blocks.
   3. refine with a guided filter steered by the photo, so edges snap to the image's edges.
-  4. threshold -> a hard region; drop islands and fill holes below ``min_area``.
+  4. threshold -> a hard region, inverted if asked (so --invert is exactly the complement
+     of the same region); drop islands and fill holes below ``min_area``.
   5. grow/shrink and feather through one signed distance field: exact Euclidean distances,
      and a feathered edge still reaches exactly 0 outside and exactly 1 inside, so pixels
      away from the region stay bit-identical to the input.
@@ -37,6 +38,7 @@ _CERTAIN = 100.0
 @dataclass(frozen=True)
 class MaskSettings:
     threshold: float = 0.4  # CLIPSeg probability at which a pixel belongs to the region
+    invert: bool = False  # the mask is everything outside the region
     soft: bool = False  # inside the region, opacity follows CLIPSeg's confidence
     feather: float = 0.0  # edge softening: the mask ramps over ±feather output pixels
     grow: float = 0.0  # pixels to grow the region by (negative shrinks it)
@@ -44,9 +46,7 @@ class MaskSettings:
     refine: bool = True  # snap edges to the image with a guided filter
 
 
-def combine_logits(
-    positive: torch.Tensor | None, negative: torch.Tensor | None, invert: bool = False
-) -> torch.Tensor:
+def combine_logits(positive: torch.Tensor | None, negative: torch.Tensor | None) -> torch.Tensor:
     """positive (P, h, w), negative (N, h, w) logits -> (h, w) logit of the selection.
 
     Fuzzy logic on probabilities: union = max, "and not" = min(a, 1 − b); with
@@ -59,7 +59,7 @@ def combine_logits(
         selected = torch.full(negative.shape[-2:], _CERTAIN)
     if negative is not None:
         selected = torch.minimum(selected, -negative.amax(dim=0))
-    return -selected if invert else selected
+    return selected
 
 
 def probability_map(logits: torch.Tensor, rgb: np.ndarray, refine: bool = True) -> np.ndarray:
@@ -107,10 +107,12 @@ def finish_mask(probability: np.ndarray, settings: MaskSettings) -> np.ndarray:
     """(H, W) probabilities -> (H, W) float32 mask in [0, 1] with exact 0 and 1 away from
     the region's edge."""
     region = probability >= settings.threshold
+    if settings.invert:
+        region = ~region
     region = remove_specks(region, settings.min_area)
     mask = shape_region(region, settings.grow, settings.feather)
     if settings.soft:
-        mask *= probability
+        mask *= 1.0 - probability if settings.invert else probability
     return mask
 
 

@@ -51,8 +51,8 @@ class RenderOptions:
     @property
     def mask_settings(self) -> MaskSettings:
         return MaskSettings(
-            threshold=self.threshold, soft=self.soft, feather=self.feather, grow=self.grow,
-            min_area=self.min_area, refine=self.refine,
+            threshold=self.threshold, invert=self.invert, soft=self.soft,
+            feather=self.feather, grow=self.grow, min_area=self.min_area, refine=self.refine,
         )
 
     def settings_hash(self, *extra: str) -> str:
@@ -152,7 +152,6 @@ def region_mask_for(segmenter: Segmenter, rgb: np.ndarray, options: RenderOption
     selection = combine_logits(
         logits[: len(prompts)] if prompts else None,
         logits[len(prompts) :] if negatives else None,
-        options.invert,
     )
     return finish_mask(probability_map(selection, rgb, options.refine), options.mask_settings)
 

@@ -82,8 +82,12 @@ def write_tiny_clipseg(folder: Path, seed: int = 0, image_size: int = IMAGE_SIZE
     torch.manual_seed(seed)
     model = CLIPSegForImageSegmentation(config).eval()
     with torch.no_grad():
-        # Random init gives logits of ±100, i.e. all-or-nothing masks; scaled to a few units,
-        # about a quarter of a photo is selected, so masks have edges to test.
+        # Random transposed-conv kernels paint a 4-pixel checkerboard that no real model
+        # makes; flat kernels give one value per image token, i.e. blobs like CLIPSeg's.
+        for layer in model.decoder.transposed_convolution:
+            if isinstance(layer, torch.nn.ConvTranspose2d):
+                layer.weight.copy_(layer.weight.mean(dim=(2, 3), keepdim=True).expand_as(layer.weight))
+        # Random init gives logits of ±100 (all-or-nothing masks); a few units leave edges.
         last = model.decoder.transposed_convolution[-1]
         last.weight.mul_(0.05)
         last.bias.zero_()

@@ -13,6 +13,7 @@ from engine.train import losses
 from engine.train.losses import LossWeights
 from engine.train.objective import StyleObjective
 from tests import reference_adaattn as ref
+from tests.test_train import single_thread  # noqa: F401 (autouse fixture)
 
 EPS = 1e-5
 

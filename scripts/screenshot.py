@@ -8,6 +8,9 @@ Everything it writes (settings, demo photos, a random model when no --model is g
 to a temporary folder; the user's own settings and models are never touched. With random
 weights the stylised result is noise, so pass the installed model for a representative
 picture (``--model`` accepts a file or an installed model's name).
+
+``--scene`` captures one of the dialogs or the Jobs panel instead (for checking layouts;
+only the main window goes into the docs), and ``--dark`` forces a dark palette.
 """
 
 from __future__ import annotations
@@ -51,11 +54,65 @@ def demo_photo(path: Path, seed: int, size: tuple[int, int] = (960, 640)) -> Non
     image.filter(ImageFilter.GaussianBlur(1)).save(path, quality=92)
 
 
+SCENES = ("main", "first-run", "settings", "system-info", "jobs")
+
+
+def use_dark_palette(app: "QApplication") -> None:  # type: ignore[name-defined]  # noqa: F821
+    """What a dark desktop theme hands Qt: the Fusion style with dark window colours."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for name, colour in (
+        (role.Window, "#2b2b2b"), (role.WindowText, "#e6e6e6"), (role.Base, "#1e1e1e"),
+        (role.AlternateBase, "#2f2f2f"), (role.Text, "#e6e6e6"), (role.Button, "#353535"),
+        (role.ButtonText, "#e6e6e6"), (role.Highlight, "#2f65ca"), (role.HighlightedText, "#ffffff"),
+        (role.PlaceholderText, "#8c8c8c"), (role.ToolTipBase, "#353535"), (role.ToolTipText, "#e6e6e6"),
+        (role.Mid, "#3c3c3c"), (role.Dark, "#1a1a1a"), (role.Light, "#505050"),
+    ):
+        palette.setColor(name, QColor(colour))
+    palette.setColor(QPalette.ColorGroup.Disabled, role.Text, QColor("#7a7a7a"))
+    palette.setColor(QPalette.ColorGroup.Disabled, role.WindowText, QColor("#7a7a7a"))
+    palette.setColor(QPalette.ColorGroup.Disabled, role.ButtonText, QColor("#7a7a7a"))
+    app.setPalette(palette)
+
+
+def set_scene(scene: str, window, photos: Path, work: Path):  # type: ignore[no-untyped-def]
+    """Open what ``scene`` names over the ready window; returns the widget to capture."""
+    from styler_app.dialogs.first_run import MissingModel
+    from styler_app.dialogs.settings_dialog import SettingsDialog
+    from styler_app.dialogs.system_info import SystemInfoDialog, format_environment
+
+    if scene == "first-run":
+        window.show_first_run([
+            MissingModel("adaattn-coco-wikiart", "style", "AdaAttN (COCO + WikiArt)", "94 MB download", "Apache-2.0", ""),
+            MissingModel("clipseg-rd64-refined", "segmenter", "CLIPSeg rd64 refined", "603 MB download", "MIT", ""),
+        ])
+        return window._first_run
+    if scene == "settings":
+        dialog = SettingsDialog(window.settings, window.environment.get("devices", []), str(work / "home" / "models"), window)
+    elif scene == "system-info":
+        dialog = SystemInfoDialog(format_environment(window.environment, str(work / "logs")), window)
+    elif scene == "jobs":
+        (photos / "IMG_0001.jpg").write_bytes(b"not really a jpeg")  # sorts first: fails at once
+        window.stylize_folder(photos, work / "styled")
+        window.save_to(work / "saved" / "IMG_2041.styled.jpg")  # queued behind the folder job
+        return window
+    else:
+        return window
+    dialog.show()
+    return dialog
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="style model file or installed name (default: random weights)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "screenshot.png")
     parser.add_argument("--size", default="1440x880", help="window size WxH")
+    parser.add_argument("--preview-size", type=int, default=512, help="preview's longer side (smaller is faster)")
+    parser.add_argument("--scene", choices=SCENES, default="main", help="what to capture")
+    parser.add_argument("--dark", action="store_true", help="force a dark palette (Fusion style)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="styler-screenshot-"))
     model = args.model
@@ -71,6 +128,8 @@ def main() -> int:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(work / "settings"))
     app = QApplication(sys.argv)
     app.setApplicationName("Styler")
+    if args.dark:
+        use_dark_palette(app)
 
     from styler_app.main_window import MainWindow
     from styler_app.resources import sample_styles
@@ -82,13 +141,16 @@ def main() -> int:
         from engine.network import StyleNet
 
         model = str(save_model(StyleNet(), work / "random.safetensors"))
-    photos = work / "Holiday photos"
-    photos.mkdir()
+    # A stand-in home folder, so the folder tree looks like a person's and not like /tmp.
+    os.environ["HOME"] = str(work / "user")
+    for name in ("Documents", "Downloads", "Music", "Pictures/Screenshots", "Pictures/Holiday photos", "Videos"):
+        (work / "user" / name).mkdir(parents=True)
+    photos = work / "user" / "Pictures" / "Holiday photos"
     for index in range(6):
         demo_photo(photos / f"IMG_{2041 + index}.jpg", seed=index)
 
     settings = AppSettings.at(work / "styler.ini")
-    settings.preview_size = 512
+    settings.preview_size = args.preview_size
     config = EngineConfig(model_path=model, style_size=384)
     window = MainWindow(settings, lambda: EngineSession(config), check_models=False)
     width, height = (int(v) for v in args.size.split("x"))
@@ -113,18 +175,19 @@ def main() -> int:
         return 1
     window.browser.grid.setFocus()
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    shown = set_scene(args.scene, window, photos, work)
 
     def capture() -> None:
         """What the X server shows (ImageMagick's ``import``), cropped to the window."""
-        geometry = window.frameGeometry()
+        geometry = shown.frameGeometry()
         crop = f"{geometry.width()}x{geometry.height()}+{geometry.x()}+{geometry.y()}"
         if shutil.which("import"):
             subprocess.run(["import", "-window", "root", "-crop", crop, "+repage", str(args.output)], check=True)
         else:  # no ImageMagick: Qt renders the same widgets itself
-            window.grab().save(str(args.output))
+            shown.grab().save(str(args.output))
         app.quit()
 
-    QTimer.singleShot(1500, capture)  # let thumbnails arrive and the window settle
+    QTimer.singleShot(1500 if args.scene != "jobs" else 6000, capture)  # let thumbnails arrive and the window settle
     app.exec()
     window.shutdown()
     print(args.output)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +45,7 @@ from styler_app.worker import EngineWorker, FunctionJob, JobContext
 
 log = logging.getLogger(__name__)
 PREVIEW_DEBOUNCE_MS = 350
+JOBS_DOCK_HEIGHT = 170  # the Jobs tab's height until the person resizes it
 
 
 def default_session_factory(settings: AppSettings) -> Callable[[], EngineSession]:
@@ -124,6 +126,13 @@ class MainWindow(QMainWindow):
         self.history_dock.setWidget(self.history)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.history_dock)
         self.tabifyDockWidget(self.history_dock, self.jobs_dock)
+        # The tabs name the docks, so their title bars would only take height from the preview.
+        self.setTabPosition(Qt.DockWidgetArea.BottomDockWidgetArea, QTabWidget.TabPosition.North)
+        self.setDocumentMode(True)
+        for dock in (self.history_dock, self.jobs_dock):
+            dock.setTitleBarWidget(QWidget())
+        self._jobs_height = JOBS_DOCK_HEIGHT
+        self.history_dock.visibilityChanged.connect(self._bottom_tab_changed)
         self.history_dock.raise_()
 
         self.browser.current_changed.connect(self._content_changed)
@@ -138,6 +147,18 @@ class MainWindow(QMainWindow):
         self.mask_edits.changed.connect(self._mask_changed)
         self.jobs.cancel_requested.connect(self.worker.cancel)
         self.history.restore_requested.connect(self.restore_snapshot)
+
+    def _bottom_tab_changed(self, history_shown: bool) -> None:
+        """The bottom docks share one tab area: fit it to the History strip while that tab is
+        up, and give the Jobs tab back the height it had."""
+        if not self.history_dock.isVisible() and not self.jobs_dock.isVisible():
+            return
+        if history_shown:
+            if self.jobs_dock.height() > self.history.height():
+                self._jobs_height = self.jobs_dock.height()
+            self.resizeDocks([self.history_dock], [self.history.height()], Qt.Orientation.Vertical)
+        elif self.jobs_dock.isVisible():
+            self.resizeDocks([self.jobs_dock], [self._jobs_height], Qt.Orientation.Vertical)
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:  # type: ignore[no-untyped-def]
         action = QAction(text, self)

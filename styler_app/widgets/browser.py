@@ -41,13 +41,17 @@ class BrowserPane(QWidget):
         self.folder: Path | None = None
         self.fs_model = QFileSystemModel(self)
         self.fs_model.setFilter(QDir.Filter.AllDirs | QDir.Filter.NoDotAndDotDot)
-        self.fs_model.setRootPath(QDir.rootPath())
         self.tree = QTreeView()
         self.tree.setModel(self.fs_model)
         self.tree.setHeaderHidden(True)
         for column in range(1, self.fs_model.columnCount()):
             self.tree.hideColumn(column)
         self.tree.clicked.connect(self._tree_clicked)
+        # QFileSystemModel lists folders asynchronously: the opened folder can only be
+        # expanded and scrolled to once its parents have been read.
+        self.fs_model.directoryLoaded.connect(self._directory_loaded)
+        self._reveal_pending = False
+        self._set_tree_root(Path.home())
 
         self.model = ThumbnailModel(self, pool)
         self.grid = QListView()
@@ -103,11 +107,10 @@ class BrowserPane(QWidget):
         """Show ``folder``'s images (replacing the list) and reveal it in the tree."""
         self.folder = folder
         self.model.set_paths(images_in(folder))
-        index = self.fs_model.index(str(folder))
-        if index.isValid():
-            self.tree.setCurrentIndex(index)
-            self.tree.expand(index)
-            self.tree.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        home = Path.home()
+        self._set_tree_root(home if folder.is_relative_to(home) and folder != home else folder.parent)
+        self._reveal_pending = True
+        self._reveal_in_tree()
         self._update_count()
         self.folder_chosen.emit(str(folder))
         if self.model.rowCount():
@@ -154,7 +157,35 @@ class BrowserPane(QWidget):
         self.banner_label.setText(f"Dropped folder “{folder.name}”")
         self.banner.show()
 
+    def _set_tree_root(self, root: Path) -> None:
+        """Show ``root``'s subfolders (home for folders inside it, else the folder's parent),
+        not the whole file system from ``/``."""
+        if self.fs_model.rootPath() != str(root):
+            self.fs_model.setRootPath(str(root))
+            self.tree.setRootIndex(self.fs_model.index(str(root)))
+
+    def _reveal_in_tree(self) -> None:
+        """Select, expand and centre the opened folder as far as the model has loaded it."""
+        if self.folder is None or not self._reveal_pending:
+            return
+        index = self.fs_model.index(str(self.folder))
+        if not index.isValid():
+            return
+        self.tree.setCurrentIndex(index)
+        self.tree.expand(index)
+        self.tree.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        if not self.fs_model.canFetchMore(index):  # already read: nothing more will arrive
+            self._reveal_pending = False
+
+    def _directory_loaded(self, path: str) -> None:
+        # Reveal only while the opened folder is still arriving, so that expanding other
+        # folders later does not yank the view back to it.
+        self._reveal_in_tree()
+        if self.folder is not None and Path(path) == self.folder:
+            self._reveal_pending = False
+
     def _tree_clicked(self, index: QModelIndex) -> None:
+        self._reveal_pending = False
         self.open_folder(Path(self.fs_model.filePath(index)))
 
     def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle, QWidget
 
 from styler_app.widgets.prompt import PromptState
 
 MAX_ENTRIES = 60
+THUMB = 64  # thumbnail side in pixels
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,15 @@ class HistoryStrip(QListWidget):
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setFlow(QListWidget.Flow.LeftToRight)
         self.setWrapping(False)
-        self.setIconSize(QSize(72, 72))
-        self.setFixedHeight(100)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setGridSize(QSize(THUMB + 6, THUMB + 6))
+        self.setSpacing(0)
         self.setMovement(QListWidget.Movement.Static)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # One row of thumbnails plus room for the scroll bar, so the preview keeps the rest.
+        scrollbar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+        self.setFixedHeight(THUMB + 6 + scrollbar + 2 * self.frameWidth())
         self.itemClicked.connect(lambda item: self.restore_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
 
     def add(self, snapshot: Snapshot, image: QImage) -> None:

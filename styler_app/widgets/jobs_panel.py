@@ -56,6 +56,9 @@ class JobsPanel(QWidget):
         self.tree.setHeaderLabels(["Job", "Progress", "Time left", "Status"])
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tree.setColumnWidth(1, 160)
+        # Lets the shared bottom tab area shrink to the History strip; the Jobs tab gets its
+        # own height back when it is raised.
+        self.tree.setMinimumHeight(20)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
         self.cancel_button = QPushButton("Cancel job")
         self.cancel_button.clicked.connect(self._cancel_selected)

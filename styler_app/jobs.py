@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from styler_app.session import BatchResult, PreviewResult, RenderRequest, SaveResult
+from styler_app.session import BatchResult, PreviewResult, RenderRequest, SaveResult, SelectionResult
 from styler_app.worker import JobContext
 
 
@@ -36,6 +36,22 @@ class SaveJob:
 
     def run(self, context: JobContext) -> SaveResult:
         return context.session.save(self.request, self.destination, context)  # type: ignore[attr-defined]
+
+
+@dataclass
+class SaveSelectionJob:
+    """The selected photos, each rendered at full size like ``SaveJob``, as one job."""
+
+    saves: list[tuple[RenderRequest, Path]]
+    output: Path
+    kind: str = "save"
+
+    @property
+    def title(self) -> str:
+        return f"Save {len(self.saves)} photos → {self.output.name}"
+
+    def run(self, context: JobContext) -> SelectionResult:
+        return context.session.save_many(self.saves, self.output, context)  # type: ignore[attr-defined]
 
 
 @dataclass

@@ -29,7 +29,7 @@ from styler_app.dialogs.first_run import FirstRunDialog, MissingModel
 from styler_app.dialogs.settings_dialog import SettingsDialog
 from styler_app.dialogs.system_info import SystemInfoDialog, format_environment
 from styler_app.images import mask_to_qimage, qimage_to_mask
-from styler_app.jobs import BatchJob, PreviewJob, SaveJob
+from styler_app.jobs import BatchJob, PreviewJob, SaveJob, SaveSelectionJob
 from styler_app.logs import log_folder
 from styler_app.mask_edits import MaskEdits
 from styler_app.resources import sample_styles
@@ -53,13 +53,28 @@ def default_session_factory(settings: AppSettings) -> Callable[[], EngineSession
     return lambda: EngineSession(config)
 
 
-def output_name(template: str, content: Path, style: Path, prompts: tuple[str, ...]) -> str:
+def output_name(template: str, content: Path, style: Path, prompts: tuple[str, ...], index: int = 1) -> str:
     """The file name for one saved result (same fields as ``styler batch --name``)."""
-    fields = {"stem": content.stem, "ext": content.suffix, "style": style.stem, "prompt": "-".join(prompts) or "all", "index": 1}
+    fields = {"stem": content.stem, "ext": content.suffix, "style": style.stem, "prompt": "-".join(prompts) or "all", "index": index}
     try:
         return template.format(**fields)
     except (KeyError, IndexError, ValueError):
         return f"{content.stem}.styled{content.suffix}"
+
+
+def selection_destinations(template: str, contents: list[Path], style: Path, prompts: tuple[str, ...], folder: Path) -> list[Path]:
+    """Where each selected photo is saved in ``folder``: the name template, with " (2)"…
+    added where two photos (e.g. from different folders) would get the same name."""
+    taken: set[str] = set()
+    destinations = []
+    for index, content in enumerate(contents, start=1):
+        name = Path(output_name(template, content, style, prompts, index))
+        candidate, copy = name.name, 2
+        while candidate.lower() in taken:
+            candidate, copy = f"{name.stem} ({copy}){name.suffix}", copy + 1
+        taken.add(candidate.lower())
+        destinations.append(folder / candidate)
+    return destinations
 
 
 class MainWindow(QMainWindow):
@@ -178,7 +193,7 @@ class MainWindow(QMainWindow):
         self._action(file, "&Add photos…", self._add_photos_dialog, "Ctrl+Shift+O")
         file.addSeparator()
         self.save_action = self._action(file, "&Save result…", self.save_dialog, QKeySequence.StandardKey.Save,
-                                        "Render the current photo at full resolution and save it")
+                                        "Render the current photo (or each selected one) at full resolution and save it")
         self.batch_action = self._action(file, "Stylize &folder…", self._stylize_folder_dialog, "Ctrl+Shift+R",
                                          "Render every photo of a folder (resumable)")
         file.addSeparator()
@@ -306,8 +321,14 @@ class MainWindow(QMainWindow):
         self.schedule_preview()
 
     def current_request(self, with_mask_edit: bool = True) -> RenderRequest | None:
-        content, style = self.browser.current_path(), self.styles.current_style()
-        if content is None or style is None:
+        content = self.browser.current_path()
+        return None if content is None else self.request_for(content, with_mask_edit)
+
+    def request_for(self, content: Path, with_mask_edit: bool = True) -> RenderRequest | None:
+        """What the controls say for ``content`` (its own brushed mask included); None
+        without a style."""
+        style = self.styles.current_style()
+        if style is None:
             return None
         prompt = self.prompt.state()
         mask = self.mask_edits.mask(str(content)) if with_mask_edit else None
@@ -400,6 +421,10 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ saving and batches
 
     def save_dialog(self) -> None:
+        selected = self.browser.selected_paths()
+        if len(selected) > 1:
+            self.save_selection_dialog(selected)
+            return
         request = self.current_request()
         if request is None:
             QMessageBox.information(self, "Save result", "Pick a photo and a style first.")
@@ -417,6 +442,39 @@ class MainWindow(QMainWindow):
             return None
         job_id = self.worker.submit(SaveJob(request, destination))
         self.jobs.add_job(job_id, f"Save {destination.name}", destination.parent)
+        self.jobs_dock.raise_()
+        return job_id
+
+    def save_selection_dialog(self, contents: list[Path]) -> None:
+        style = self.styles.current_style()
+        if style is None:
+            QMessageBox.information(self, "Save results", "Pick a style first.")
+            return
+        start = self.settings.output_folder or str(contents[0].parent)
+        chosen = QFileDialog.getExistingDirectory(self, f"Save {len(contents)} results into which folder?", start)
+        if not chosen:
+            return
+        destinations = selection_destinations(self.settings.name_template, contents, style, self.prompt.state().prompts, Path(chosen))
+        existing = [d for d in destinations if d.exists()]
+        if existing:
+            answer = QMessageBox.question(
+                self, "Replace files?",
+                f"{len(existing)} of these files exist already in {chosen} ({existing[0].name}…). Replace them?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.save_selection(contents, Path(chosen))
+
+    def save_selection(self, contents: list[Path], folder: Path) -> int | None:
+        """Render each of ``contents`` at full resolution (each with its own brushed mask and
+        the current style, region and sliders) into ``folder``, as one job."""
+        requests = [self.request_for(content) for content in contents]
+        if not requests or requests[0] is None:
+            return None
+        destinations = selection_destinations(self.settings.name_template, contents, requests[0].style, requests[0].prompts, folder)
+        job = SaveSelectionJob(list(zip(requests, destinations)), folder)  # type: ignore[arg-type]
+        job_id = self.worker.submit(job)
+        self.jobs.add_job(job_id, job.title, folder)
         self.jobs_dock.raise_()
         return job_id
 

@@ -5,6 +5,7 @@ which only ever run in the worker thread."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -13,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.errors import StylerError
+from engine.errors import Cancelled, StylerError
 from styler_app.environment import process_memory_mib
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # for annotations only; never imported on the GUI thread
     from PySide6.QtGui import QImage
@@ -77,6 +80,30 @@ class BatchResult:
 
     def __str__(self) -> str:
         return f"{self.ok} stylised, {self.skipped} already done, {self.failed} failed → {self.output}"
+
+
+@dataclass
+class SelectionResult:
+    output: Path
+    ok: int
+    failed: int
+
+    def __str__(self) -> str:
+        return f"{self.ok} saved, {self.failed} failed → {self.output}"
+
+
+class _PartContext:
+    """One photo's share of a multi-photo job: its progress maps into the job's overall
+    fraction; cancelling and failures go to the job."""
+
+    def __init__(self, context: JobContext, number: int, total: int) -> None:
+        self._context, self._number, self._total = context, number, total
+        self.cancelled, self.check, self.item_failed = context.cancelled, context.check, context.item_failed
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        overall = (self._number + min(fraction, 1.0)) / self._total
+        label = f"{self._number + 1} of {self._total}"
+        self._context.progress(min(overall, 0.999), f"{label}: {message}" if message else label)
 
 
 class EngineSession:
@@ -167,10 +194,30 @@ class EngineSession:
         save_result(destination, result)
         return SaveResult(destination, list(result.notes))
 
+    def save_many(self, saves: list[tuple[RenderRequest, Path]], output: Path, context: JobContext) -> SelectionResult:
+        """Several photos, each through ``save`` (its own brushed mask included): a photo that
+        fails is listed with its reason and the others go on; cancelling stops between and
+        inside photos."""
+        ok = failed = 0
+        for number, (request, destination) in enumerate(saves):
+            context.check()
+            try:
+                self.save(request, destination, _PartContext(context, number, len(saves)))  # type: ignore[arg-type]
+                ok += 1
+            except Cancelled:
+                raise
+            except Exception as error:  # one bad photo must not sink the others (as in batches)
+                if not isinstance(error, StylerError):
+                    log.exception("saving %s failed", request.content)
+                reason = str(error) if isinstance(error, StylerError) else f"internal error: {type(error).__name__}: {error}"
+                context.item_failed(str(request.content), reason)
+                failed += 1
+        context.progress(1.0, f"{ok} of {len(saves)} saved")
+        return SelectionResult(output, ok, failed)
+
     def batch(self, folder: Path, output: Path, request: RenderRequest, name_template: str, context: JobContext) -> BatchResult:
         """A folder job through ``engine.batch``: the same manifest and resume as the CLI."""
         from engine.batch import plan_batch, run_batch
-        from engine.errors import Cancelled
 
         plan = plan_batch(folder, output, request.style, name=name_template, prompts=request.prompts, invert=request.invert)
         pipeline = self.pipeline(context)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 
 from styler_app.dialogs.settings_dialog import SettingsDialog
+from styler_app.main_window import output_name, selection_destinations
 from styler_app.resources import sample_styles
 from styler_app.settings import AppSettings
 from tests.conftest import random_photo
@@ -260,3 +261,29 @@ def test_first_run_dialog_offers_the_missing_models(qtbot, tmp_path: Path, tiny_
         assert window.browser.isEnabled() and not window._first_run.isModal()  # the rest stays usable
     finally:
         window.shutdown()
+
+
+def test_saving_with_several_photos_selected_saves_each_as_one_job(qtbot, window, photos: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (photos / "broken.jpg").write_bytes(b"this is not a jpeg")
+    window.open_folder(photos)
+    window.styles.select_style(sample_styles()[0])
+    window.browser.grid.selectAll()
+    out = tmp_path / "chosen"
+    monkeypatch.setattr("styler_app.main_window.QFileDialog.getExistingDirectory", lambda *args: str(out))
+    job_ids: list[int] = []
+    window.worker.started.connect(lambda job_id, kind: kind == "save" and job_ids.append(job_id))
+    with qtbot.waitSignal(window.worker.finished, timeout=120_000, check_params_cb=lambda j, s: j in job_ids) as blocker:
+        window.save_dialog()  # File ▸ Save result… with four photos selected
+    assert blocker.args[1] == "done"
+    assert [Path(item).name for item, reason in window.jobs.failures_of(job_ids[0])] == ["broken.jpg"]
+    for index in range(3):
+        content = photos / f"photo{index}.jpg"
+        saved = out / output_name(window.settings.name_template, content, sample_styles()[0], ())
+        assert Image.open(saved).size == Image.open(content).size  # full resolution, one file each
+    assert window.jobs.state_of(job_ids[0]) == "done"
+
+
+def test_selection_names_do_not_collide(tmp_path: Path) -> None:
+    contents = [tmp_path / "a" / "IMG_1.jpg", tmp_path / "b" / "IMG_1.jpg", tmp_path / "a" / "IMG_2.jpg"]
+    names = [p.name for p in selection_destinations("{stem}_styled{ext}", contents, Path("swirl.png"), (), tmp_path)]
+    assert names == ["IMG_1_styled.jpg", "IMG_1_styled (2).jpg", "IMG_2_styled.jpg"]

@@ -71,11 +71,11 @@ def probability_map(logits: torch.Tensor, rgb: np.ndarray, refine: bool = True) 
     scale = min(1.0, _GUIDE_SIDE / max(height, width))
     small = (max(1, round(height * scale)), max(1, round(width * scale)))
     guide_full = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).mean(dim=2)
-    guide = F.interpolate(guide_full[None, None], size=small, mode="area")[0, 0]
-    p = torch.from_numpy(_sigmoid_resized(logits, small))
-    a, b = _guided_coefficients(guide, p, _GUIDE_RADIUS, _GUIDE_EPS)
+    guide = F.interpolate(guide_full[None, None], size=small, mode="area")[0, 0].numpy()
+    a, b = _guided_coefficients(guide, _sigmoid_resized(logits, small), _GUIDE_RADIUS, _GUIDE_EPS)
     # Fast guided filter: the smooth coefficients are upsampled, the guide is full-res.
-    ab = F.interpolate(torch.stack([a, b])[None], size=(height, width), mode="bilinear", align_corners=False)[0]
+    ab = torch.from_numpy(np.stack([a, b]))[None]
+    ab = F.interpolate(ab, size=(height, width), mode="bilinear", align_corners=False)[0]
     return (ab[0] * guide_full + ab[1]).clamp_(0.0, 1.0).numpy()
 
 
@@ -85,22 +85,21 @@ def _sigmoid_resized(logits: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
     return torch.sigmoid(up[0, 0]).numpy()
 
 
-def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """Mean over a (2r+1)² window, windows shrunk at the borders (no padding bias)."""
-    pooled = F.avg_pool2d(x[None, None], 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
-    return pooled[0, 0]
-
-
 def _guided_coefficients(
-    guide: torch.Tensor, p: torch.Tensor, radius: int, eps: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """He et al.'s guided filter (grey guide): q = mean(a)·I + mean(b), locally linear in I."""
-    mean_i, mean_p = _box(guide, radius), _box(p, radius)
-    cov_ip = _box(guide * p, radius) - mean_i * mean_p
-    var_i = _box(guide * guide, radius) - mean_i * mean_i
+    guide: np.ndarray, p: np.ndarray, radius: int, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """He et al.'s guided filter (grey guide): q = mean(a)·I + mean(b), locally linear in I.
+    Box means by scipy's separable running sums (O(1) per pixel whatever the radius)."""
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return ndimage.uniform_filter(x, 2 * radius + 1, mode="reflect")
+
+    mean_i, mean_p = box(guide), box(p)
+    cov_ip = box(guide * p) - mean_i * mean_p
+    var_i = box(guide * guide) - mean_i * mean_i
     a = cov_ip / (var_i + eps)
     b = mean_p - a * mean_i
-    return _box(a, radius), _box(b, radius)
+    return box(a).astype(np.float32), box(b).astype(np.float32)
 
 
 def finish_mask(probability: np.ndarray, settings: MaskSettings) -> np.ndarray:

@@ -76,19 +76,23 @@ def _write_tokenizer_files(folder: Path) -> tuple[dict[str, int], list[tuple[str
     return vocab, merges
 
 
-def write_tiny_clipseg(folder: Path, seed: int = 0, image_size: int = IMAGE_SIZE) -> Path:
+def write_tiny_clipseg(
+    folder: Path, seed: int = 0, image_size: int = IMAGE_SIZE, config: CLIPSegConfig | None = None
+) -> Path:
+    """``config`` replaces the tiny one (e.g. the released model's sizes, for benchmarks)."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = tiny_config(image_size)
+    config = config or tiny_config(image_size)
+    image_size = config.vision_config.image_size
     torch.manual_seed(seed)
     model = CLIPSegForImageSegmentation(config).eval()
     with torch.no_grad():
         # Random transposed-conv kernels paint a 4-pixel checkerboard that no real model
         # makes; flat kernels give one value per image token, i.e. blobs like CLIPSeg's.
-        for layer in model.decoder.transposed_convolution:
-            if isinstance(layer, torch.nn.ConvTranspose2d):
-                layer.weight.copy_(layer.weight.mean(dim=(2, 3), keepdim=True).expand_as(layer.weight))
+        upsampling = [m for m in model.decoder.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+        for layer in upsampling:
+            layer.weight.copy_(layer.weight.mean(dim=(2, 3), keepdim=True).expand_as(layer.weight))
         # Random init gives logits of ±100 (all-or-nothing masks); a few units leave edges.
-        last = model.decoder.transposed_convolution[-1]
+        last = upsampling[-1]
         last.weight.mul_(0.05)
         last.bias.zero_()
     model.save_pretrained(folder)

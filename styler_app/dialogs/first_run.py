@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -58,9 +59,18 @@ class FirstRunDialog(QDialog):
         self._buttons: dict[str, QPushButton] = {}
         self._busy: set[str] = set()
         for row, model in enumerate(missing):
-            label = QLabel(f"<b>{model.title}</b><br><small>{model.size_text} · {model.license}</small>")
+            # Plain labels stacked: a two-line rich-text label was given one line's height.
+            label = QWidget()
+            label_layout = QVBoxLayout(label)
+            label_layout.setContentsMargins(0, 0, 0, 0)
+            label_layout.setSpacing(0)
+            title = QLabel(f"<b>{model.title}</b>")
+            details = QLabel(f"{model.size_text} · {model.license}")
+            details.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # dimmed in light and dark
+            for text in (title, details):
+                text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                label_layout.addWidget(text)
             label.setToolTip(f"Without internet: {model.manual}")
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             bar = QProgressBar()
             bar.setRange(0, 1000)
             bar.setValue(0)
@@ -92,7 +102,8 @@ class FirstRunDialog(QDialog):
         layout.addLayout(grid)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
-        self.resize(620, 0)
+        self.setMinimumWidth(620)
+        self.adjustSize()
 
     def _toggle(self, name: str) -> None:
         if name in self._busy:

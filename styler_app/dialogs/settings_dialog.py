@@ -76,6 +76,7 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self.setMinimumWidth(560)  # paths and model names stay readable
 
     @staticmethod
     def _select(combo: QComboBox, value: object) -> None:

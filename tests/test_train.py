@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,14 +136,25 @@ def test_stop_file_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path, data: tu
     content, style = data
     run = tmp_path / "run"
     run.mkdir()
-    (run / "STOP").touch()  # what the GUI does
-    rc = run_train("--content", content, "--style", style, "--init", init, *TINY, "-o", run, "--steps", "50")
+    (run / "STOP").touch()  # stale, from an earlier session: must not stop the new run
+
+    def request_stop_once_training() -> None:  # what the GUI does while the run goes on
+        while not (run / "metrics.jsonl").exists():
+            time.sleep(0.01)
+        (run / "STOP").touch()
+
+    requester = threading.Thread(target=request_stop_once_training, daemon=True)
+    requester.start()
+    rc = run_train("--content", content, "--style", style, "--init", init, *TINY, "-o", run, "--steps", "200",
+                   "--log-every", "1")
+    requester.join(timeout=10)
     assert rc == 0
-    assert json.loads((run / "checkpoint.json").read_text())["step"] == 1
-    assert read_model_info(run / "model.safetensors").training["step"] == 1
+    step = json.loads((run / "checkpoint.json").read_text())["step"]
+    assert 1 <= step < 200
+    assert read_model_info(run / "model.safetensors").training["step"] == step
     assert not (run / "STOP").exists()  # honoured and consumed, so --resume continues
     state = torch.load(run / "checkpoint.pt", weights_only=True)
-    assert state["step"] == 1 and "optimizer" in state
+    assert state["step"] == step and "optimizer" in state
 
 
 def test_signals_request_a_stop(tmp_path: Path) -> None:

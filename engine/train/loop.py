@@ -151,6 +151,9 @@ def _train(ctx: DistContext, config: TrainConfig, resume: bool, log: Log) -> Tra
     interval_steps = 0
     stopped = False
     with StopWatcher(run_dir) as stop:
+        if ctx.is_main:
+            # A STOP left from an earlier session (e.g. the process had already died) is stale.
+            stop.consume()
         for batch in loader:
             skips.add(batch["skipped"])
             content = batch["content"].to(device, non_blocking=True)

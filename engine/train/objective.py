@@ -44,8 +44,10 @@ class StyleObjective(nn.Module):
         # The encoder is frozen and the inputs need no gradient: one pass each, shared by
         # the network's keys and the loss targets.
         with torch.no_grad():
-            content_feats = net.encoder(content, depth=5)
-            style_feats = net.encoder(style, depth=5)
+            # Features leave the (possibly bf16) encoder as float32: keys feed unscaled QKᵀ
+            # logits, where bf16 rounding visibly moves the attention.
+            content_feats = [f.float() for f in net.encoder(content, depth=5)]
+            style_feats = [f.float() for f in net.encoder(style, depth=5)]
             needed = sorted(set(LOSS_LAYERS) | set(net.levels))
             content_keys = {lv: feature_key(content_feats, lv) for lv in needed}
             style_keys = {lv: feature_key(style_feats, lv) for lv in needed}
@@ -57,9 +59,10 @@ class StyleObjective(nn.Module):
 
         # Every term is computed, weighted or not, so that runs with a zero weight (the
         # seed's λ sweep) still log comparable curves; a zero-weight term adds no gradient.
-        targets = local_targets(
-            content_feats, style_feats, content_keys, style_keys, self.target_max_positions, self.seed
-        )
+        with torch.autocast(stylized.device.type, enabled=False):  # the target in full precision
+            targets = local_targets(
+                content_feats, style_feats, content_keys, style_keys, self.target_max_positions, self.seed
+            )
         terms = {
             "global": global_style_loss(out_feats, style_feats),
             "local": local_feature_loss(out_feats, targets),

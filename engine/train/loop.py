@@ -129,9 +129,7 @@ def _train(ctx: DistContext, config: TrainConfig, resume: bool, log: Log) -> Tra
 
     objective: torch.nn.Module = StyleObjective(net, config.loss_weights, seed=config.seed)
     if ctx.active:
-        objective = DistributedDataParallel(
-            objective, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False
-        )
+        objective = DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
     if config.compile:
         objective = torch.compile(objective)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)

@@ -203,3 +203,19 @@ def test_clear_errors_before_anything_starts(tmp_path: Path, data: tuple[Path, P
     with pytest.raises(StylerError, match="nothing to resume"):
         run_train("-o", tmp_path / "d", "--resume")
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+def test_encoder_files_are_recognised(tmp_path: Path, init: Path) -> None:
+    from engine.encoder import VGGEncoder
+    from engine.train.build import read_encoder
+
+    torchvision_like = {f"features.{k.removeprefix('layers.')}": v for k, v in VGGEncoder("torchvision").state_dict().items()}
+    torchvision_like["classifier.0.weight"] = torch.zeros(2, 2)  # the rest of vgg19, ignored
+    torch.save(torchvision_like, tmp_path / "vgg19.pth")
+    kind, state = read_encoder(tmp_path / "vgg19.pth")
+    assert kind == "torchvision" and torch.equal(state["layers.0.weight"], torchvision_like["features.0.weight"])
+    kind, state = read_encoder(init)  # a Styler model lends its encoder
+    assert kind == "vgg_normalised" and "layers.0.weight" in state
+    torch.save({"something.else": torch.zeros(1)}, tmp_path / "other.pth")
+    with pytest.raises(StylerError, match="not a VGG-19 encoder"):
+        read_encoder(tmp_path / "other.pth")

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine.checkpoint import load_model
+from engine.checkpoint import load_model, read_model_info
 from engine.devices import resolve_device
 from engine.errors import StylerError
 from engine.train.config import TrainConfig, load_saved, merge_for_resume
 from engine.train.data import find_images, fixed_images
-from engine.train.loop import Log, read_metrics, train
+from engine.train.loop import MODEL_FILE, Log, read_metrics, train
 from engine.train.report import write_report
 from engine.train.samples import stylize_pairs
 from engine.train.state import has_checkpoint
@@ -41,6 +41,7 @@ class VariantResult:
     config: TrainConfig
     seconds_per_step: float
     metrics: list[dict[str, Any]]
+    levels: tuple[int, ...]  # as trained (a variant without --levels keeps the init model's)
 
 
 def variants(study: str, skew_weight: float = 1.0) -> list[Variant]:
@@ -88,7 +89,8 @@ def _run_variant(base: TrainConfig, variant: Variant, out: Path, log: Log) -> Va
     log(f"— {variant.label}")
     train(config, resume=resume, log=log)
     metrics = read_metrics(run_dir)
-    return VariantResult(variant, config, seconds_per_step(metrics), metrics)
+    levels = read_model_info(run_dir / MODEL_FILE).config.levels
+    return VariantResult(variant, config, seconds_per_step(metrics), metrics, levels)
 
 
 def run_study(study: str, base: TrainConfig, out: Path, skew_weight: float = 1.0, log: Log = print) -> Path:
@@ -105,7 +107,7 @@ def run_study(study: str, base: TrainConfig, out: Path, skew_weight: float = 1.0
     style = fixed_images(style_paths, 1, size)
     columns = []
     for result in results:
-        net, _ = load_model(Path(result.config.run_dir) / "model.safetensors", device)
+        net, _ = load_model(Path(result.config.run_dir) / MODEL_FILE, device)
         columns.append(stylize_pairs(net, content, style)[:, 0])  # (rows, 3, S, S)
     report = write_report(study, results, content, style, columns, out)
     log(f"report: {report}")

@@ -93,7 +93,7 @@ def write_report(
     for r in results:
         c = r.config
         relative = r.seconds_per_step / reference if reference and math.isfinite(reference) else float("nan")
-        levels = ",".join(map(str, c.levels)) if c.levels else "model's"
+        levels = ",".join(map(str, r.levels))
         lines.append(
             f"| {r.variant.label} | {levels} | {c.lambda_global:g} | {c.lambda_local:g} | {c.lambda_skew:g} | "
             f"{r.seconds_per_step:.4f} | {relative:.2f}× | {_final(r, 'loss')} | {_final(r, 'global')} | "

@@ -9,15 +9,14 @@ metadata carried over, written atomically so a crash never leaves half a file.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from engine.atomic import write_atomically
 from engine.errors import StylerError
 
 # Larger images are refused before decoding: a decompression bomb can claim gigabytes.
@@ -185,21 +184,3 @@ def save_image(
         options["quality"] = quality
     write_atomically(path, lambda tmp: img.save(tmp, format=fmt, **options))
     return path
-
-
-def write_atomically(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(temporary_path)`` then rename over ``path``; never leaves a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise StylerError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
 
-from engine.image_io import to_uint8, write_atomically
+from engine.atomic import write_atomically
+from engine.image_io import to_uint8
 
 # Guided filter working resolution (longer side) and its parameters there: a radius of
 # about a third of a CLIPSeg patch, and eps = (0.03)² so only real edges steer the mask.

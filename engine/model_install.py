@@ -34,7 +34,7 @@ from engine.checkpoint import (
 from engine.download import CancelFn, ProgressFn, fetch
 from engine.encoder import encoder_state_from_torchvision
 from engine.errors import StylerError
-from engine.image_io import write_atomically
+from engine.atomic import write_atomically
 from engine.model_store import (
     SEGMENTER_FOLDER_NAME,
     InstalledModel,

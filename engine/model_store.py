@@ -31,7 +31,7 @@ from typing import Any
 
 from engine.download import sha256_of
 from engine.errors import StylerError
-from engine.image_io import write_atomically
+from engine.atomic import write_atomically
 from engine.paths import models_dir
 from engine.registry import ModelKind, RegistryEntry, get_entry, human_size, registry
 from engine.user_settings import DEFAULT_MODEL, get_setting, set_setting

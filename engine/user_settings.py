@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import StylerError
-from engine.image_io import write_atomically
+from engine.atomic import write_atomically
 from engine.paths import styler_home
 
 SETTINGS_FILE_NAME = "settings.json"

@@ -153,3 +153,12 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
 def test_unknown_output_suffix(tmp_path):
     with pytest.raises(StylerError, match="unknown image suffix"):
         save_image(tmp_path / "x.gifx", np.zeros((2, 2, 3), np.float32))
+
+
+def test_outputs_get_ordinary_file_permissions(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        out = save_image(tmp_path / "o.png", np.zeros((2, 2, 3), np.float32))
+    finally:
+        os.umask(previous)
+    assert out.stat().st_mode & 0o777 == 0o644

@@ -18,7 +18,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from engine.checkpoint import load_model, save_model
 from engine.errors import StylerError
-from engine.image_io import write_atomically
+from engine.atomic import write_atomically
 from engine.network import StyleNet
 from engine.train import distributed
 from engine.train.build import build_model

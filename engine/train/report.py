@@ -11,7 +11,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from engine.devices import resolve_device
-from engine.image_io import write_atomically
+from engine.atomic import write_atomically
 from engine.train.plots import line_plot
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from engine.errors import StylerError
-from engine.image_io import write_atomically
+from engine.atomic import write_atomically
 from engine.network import StyleNet
 
 CHECKPOINT = "checkpoint.pt"

@@ -185,7 +185,7 @@ def main() -> int:
             subprocess.run(["import", "-window", "root", "-crop", crop, "+repage", str(args.output)], check=True)
         else:  # no ImageMagick: Qt renders the same widgets itself
             shown.grab().save(str(args.output))
-        app.quit()
+        app.exit(0)  # not quit(): that would ask the window to close, and it asks about running jobs
 
     QTimer.singleShot(1500 if args.scene != "jobs" else 6000, capture)  # let thumbnails arrive and the window settle
     app.exec()

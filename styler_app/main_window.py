@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QShowEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QTabBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -147,7 +148,9 @@ class MainWindow(QMainWindow):
         for dock in (self.history_dock, self.jobs_dock):
             dock.setTitleBarWidget(QWidget())
         self._jobs_height = JOBS_DOCK_HEIGHT
-        self.history_dock.visibilityChanged.connect(self._bottom_tab_changed)
+        self._bottom_tab = "history"
+        for name, dock in (("history", self.history_dock), ("jobs", self.jobs_dock)):
+            dock.visibilityChanged.connect(lambda shown, name=name: shown and self._bottom_tab_shown(name))
         self.history_dock.raise_()
 
         self.browser.current_changed.connect(self._content_changed)
@@ -163,17 +166,31 @@ class MainWindow(QMainWindow):
         self.jobs.cancel_requested.connect(self.worker.cancel)
         self.history.restore_requested.connect(self.restore_snapshot)
 
-    def _bottom_tab_changed(self, history_shown: bool) -> None:
+    def _bottom_tab_shown(self, name: str) -> None:
         """The bottom docks share one tab area: fit it to the History strip while that tab is
-        up, and give the Jobs tab back the height it had."""
-        if not self.history_dock.isVisible() and not self.jobs_dock.isVisible():
+        up, and give the Jobs tab back the height it had (or the person gave it)."""
+        if name == self._bottom_tab:
             return
-        if history_shown:
-            if self.jobs_dock.height() > self.history.height():
-                self._jobs_height = self.jobs_dock.height()
-            self.resizeDocks([self.history_dock], [self.history.height()], Qt.Orientation.Vertical)
-        elif self.jobs_dock.isVisible():
+        tabs = self._bottom_tab_bar_height()  # resizeDocks sizes the area, tab bar included
+        if name == "history":
+            if self.jobs_dock.height() > self.history.strip_height + 10:
+                self._jobs_height = self.jobs_dock.height() + tabs
+            self.resizeDocks([self.history_dock], [self.history.strip_height + tabs], Qt.Orientation.Vertical)
+        else:
             self.resizeDocks([self.jobs_dock], [self._jobs_height], Qt.Orientation.Vertical)
+        self._bottom_tab = name
+
+    def _bottom_tab_bar_height(self) -> int:
+        for bar in self.findChildren(QTabBar):
+            if bar.isVisible() and bar.count() and bar.tabText(0) in ("History", "Jobs"):
+                return bar.height()
+        return 0
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._bottom_tab == "history" and not self.settings.window_state("state"):
+            self._bottom_tab = ""  # first start: fit the area to the strip once laid out
+            QTimer.singleShot(0, lambda: self._bottom_tab_shown("history"))
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:  # type: ignore[no-untyped-def]
         action = QAction(text, self)

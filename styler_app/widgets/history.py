@@ -45,9 +45,14 @@ class HistoryStrip(QListWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # One row of thumbnails plus room for the scroll bar, so the preview keeps the rest.
+        # Not a fixed height: the Jobs tab shares this dock area and needs to grow taller.
         scrollbar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
-        self.setFixedHeight(THUMB + 6 + scrollbar + 2 * self.frameWidth())
+        self.strip_height = THUMB + 6 + scrollbar + 2 * self.frameWidth()
+        self.setMinimumHeight(self.strip_height)
         self.itemClicked.connect(lambda item: self.restore_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.strip_height)
 
     def add(self, snapshot: Snapshot, image: QImage) -> None:
         if self.count() and self.item(0).data(Qt.ItemDataRole.UserRole) == snapshot:

@@ -190,7 +190,10 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if self._bottom_tab == "history" and not self.settings.window_state("state"):
             self._bottom_tab = ""  # first start: fit the area to the strip once laid out
-            QTimer.singleShot(0, lambda: self._bottom_tab_shown("history"))
+            QTimer.singleShot(0, self, self._fit_history_tab)  # with self as context: dropped if closed first
+
+    def _fit_history_tab(self) -> None:
+        self._bottom_tab_shown("history")
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:  # type: ignore[no-untyped-def]
         action = QAction(text, self)

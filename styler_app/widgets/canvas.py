@@ -137,7 +137,9 @@ class PreviewCanvas(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Base))
+        # A shade of the window colour, not the white text-field Base: the photo stands out
+        # from its letterbox in light and dark themes.
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window).darker(112))
         if self._result is None:
             painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
@@ -153,16 +155,22 @@ class PreviewCanvas(QWidget):
             painter.drawImage(rect, self._original)
             painter.restore()
             if self.split < 1:
-                painter.setPen(QPen(QColor(255, 255, 255, 220), 2))
-                painter.drawLine(QPointF(split_x, rect.top()), QPointF(split_x, rect.bottom()))
+                top, bottom = QPointF(split_x, rect.top()), QPointF(split_x, rect.bottom())
+                # A dark edge under a light line: visible on bright and dark photos alike.
+                painter.setPen(QPen(QColor(0, 0, 0, 140), 4))
+                painter.drawLine(top, bottom)
+                painter.setPen(QPen(QColor(255, 255, 255, 230), 2))
+                painter.drawLine(top, bottom)
         if self.show_mask and self._overlay is not None:
             painter.setOpacity(0.5)
             painter.drawImage(rect, self._overlay)
             painter.setOpacity(1.0)
         if self.brush_mode and self._cursor_pos is not None:
             radius = self.brush_size * self._scale() / 2
-            painter.setPen(QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(QColor(0, 0, 0, 200), 1))  # under the dashes, for white areas
+            painter.drawEllipse(self._cursor_pos, radius, radius)
+            painter.setPen(QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine))
             painter.drawEllipse(self._cursor_pos, radius, radius)
         self._draw_status(painter)
 

@@ -63,6 +63,7 @@ def sequential(pipeline: Pipeline, style_rgb: np.ndarray, photos: list[Path], ou
     """Seconds for the plain loop; with recache_style the style is encoded for every photo
     (a fresh cache key forces the work the Stylizer's cache would save)."""
     stylizer = pipeline.stylizer
+    stylizer.clear_caches()  # every variant pays for its own style encoding
     options = RenderOptions()
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -78,6 +79,7 @@ def sequential(pipeline: Pipeline, style_rgb: np.ndarray, photos: list[Path], ou
 
 def batched(pipeline: Pipeline, style: Path, in_dir: Path, out_dir: Path, prefetch: int) -> float:
     plan = plan_batch(in_dir, out_dir, style)
+    pipeline.stylizer.clear_caches()
     start = time.perf_counter()
     summary = run_batch(plan, pipeline, RenderOptions(), overwrite=True, prefetch=prefetch)
     sync(pipeline.stylizer.device)

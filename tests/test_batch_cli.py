@@ -19,7 +19,7 @@ from engine.batch import MANIFEST_NAME
 from tests.conftest import random_photo
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = [f"photo{i:02d}.png" for i in range(6)]
+NAMES = [f"photo{i:02d}.png" for i in range(8)]
 
 
 def tree_digest(folder: Path) -> dict[str, str]:

@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 
 from engine.batch.plan import BatchUsageError
+from engine.errors import StylerError
 
 T = TypeVar("T")
 # Ranks wait for the slowest at the end; a batch can take days, and a crashed rank is
@@ -63,8 +64,14 @@ class Shard:
         return requested
 
     def join(self) -> None:
-        if self.distributed and not dist.is_initialized():
+        if not self.distributed or dist.is_initialized():
+            return
+        try:
             dist.init_process_group("gloo", rank=self.rank, world_size=self.world_size, timeout=_WAIT)
+        except (RuntimeError, ValueError) as exc:  # torch's DistNetworkError is a RuntimeError
+            where = f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}"
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StylerError(f"rank {self.rank} cannot join the other ranks at {where} ({reason})") from None
 
     def leave(self) -> None:
         if self.distributed and dist.is_initialized():

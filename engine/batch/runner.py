@@ -148,10 +148,11 @@ def _failure_reason(exc: BaseException) -> str:
 def _remove_stale_temporaries(items: tuple[BatchItem, ...]) -> None:
     """Hidden '.NAME.*.part' files a killed run left beside this shard's outputs (a clean
     stop never leaves any: atomic writes remove their own)."""
-    for folder in {item.destination.parent for item in items}:
+    written = [path for item in items for path in item.written]
+    for folder in {path.parent for path in written}:
         if not folder.is_dir():
             continue
-        names = {item.destination.name for item in items if item.destination.parent == folder}
+        names = {path.name for path in written if path.parent == folder}
         for temp in folder.glob(".*.part"):
             if any(temp.name.startswith(f".{name}.") for name in names):
                 temp.unlink(missing_ok=True)

@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def attention_flops(content_side: int, style_side: int) -> int:
     total = 0
     for level, factor in DOWNSAMPLE.items():
         n_c = (content_side // factor) ** 2
-        n_s = -(-style_side // factor) ** 2
+        n_s = (-(-style_side // factor)) ** 2  # ceil-mode pools round up
         total += 2 * n_c * n_s * (KEY_WIDTH[level] + 2 * VALUE_WIDTH[level])
     return total
 
@@ -75,6 +75,53 @@ def _sync(device: torch.device) -> None:
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class RssPeak:
+    """Highest resident-memory rise over the block, sampled every 2 ms on a thread (the
+    process-lifetime high-water mark would include model loading)."""
+
+    def __enter__(self) -> "RssPeak":
+        self.baseline = _rss_bytes()
+        self.peak_rise = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_rise = max(self.peak_rise, _rss_bytes() - self.baseline)
+            time.sleep(0.002)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_rise = max(self.peak_rise, _rss_bytes() - self.baseline)
+
+
+def convolution_flops(size: int, device_name: str, precision: str) -> int:
+    """Convolution FLOPs of one stylisation at ``size``, counted on two small contents: the
+    style's encoding is fixed, the content's encoder and decoder work grows with its area."""
+    import numpy as np
+
+    from engine.network import StyleNet
+    from engine.stylizer import Stylizer
+
+    def counted(side: int) -> int:
+        stylizer = Stylizer(StyleNet(), device=device_name, precision=precision)
+        rng = np.random.default_rng(0)
+        with FlopCounterMode(display=False) as counter:
+            stylizer.set_style(rng.random((STYLE_SIZE, STYLE_SIZE, 3), dtype=np.float32))
+            stylizer.set_content(rng.random((side, side, 3), dtype=np.float32))
+            stylizer.render()
+        # Attention is counted analytically (the CPU's fused kernel is invisible to the
+        # counter, CUDA's is not), so only convolutions are taken from here.
+        return sum(n for op, n in counter.get_flop_counts().get("Global", {}).items() if "convolution" in str(op))
+
+    small, large = counted(64), counted(128)
+    per_64px_tile = (large - small) / 3  # 128² is four 64² areas
+    return int(small - per_64px_tile + per_64px_tile * (size / 64) ** 2)
 
 
 def child(impl: str, size: int, weights_dir: str, device_name: str, precision: str) -> dict:
@@ -110,28 +157,23 @@ def child(impl: str, size: int, weights_dir: str, device_name: str, precision: s
             with torch.no_grad():
                 reference.stylize(c, s, weights).float().cpu()
 
-    # The counted run doubles as the warm-up (kernel selection, allocator).
-    with FlopCounterMode(display=False) as counter:
-        run()
-    # Attention is counted analytically (the CPU's fused kernel is invisible to the counter,
-    # CUDA's is not), so only the convolutions are taken from here.
-    conv_flops = sum(n for op, n in counter.get_flop_counts().get("Global", {}).items() if "convolution" in str(op))
+    # First run: peak memory over the loaded-model baseline, nothing cached yet. Second
+    # run: the time, with kernels selected and the allocator warm.
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         baseline = torch.cuda.memory_allocated(device)
+        run()
+        _sync(device)
+        peak = torch.cuda.max_memory_allocated(device) - baseline
     else:
-        baseline = _rss_bytes()
-        peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        with RssPeak() as rss:
+            run()
+        peak = rss.peak_rise
     start = time.perf_counter()
     run()
     _sync(device)
     seconds = time.perf_counter() - start
-    if device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated(device) - baseline
-    else:
-        # ru_maxrss is a high-water mark over the whole process; the counted run above was
-        # as large, so report the larger of the two rises over the loaded-model baseline.
-        peak = max(peak_before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) - baseline
+    conv_flops = convolution_flops(size, device_name, precision) if impl == "styler" else 0
     return {"seconds": seconds, "peak_bytes": peak, "conv_flops": conv_flops}
 
 

@@ -74,7 +74,8 @@ def test_choosing_a_photo_and_style_shows_a_preview(qtbot, window, photos: Path)
     assert window.preview.canvas.has_image()
     assert window.history.count() == 1
     assert window.history.snapshots()[0].content == photos / "photo0.jpg"
-    assert window.model_label.text() == "Model: random"
+    # The status bar follows the worker's status signal, sent just after the result.
+    qtbot.waitUntil(lambda: window.model_label.text() == "Model: random", timeout=5_000)
 
 
 def test_a_prompt_without_a_segmenter_is_a_readable_message(qtbot, window, photos: Path) -> None:  # type: ignore[no-untyped-def]

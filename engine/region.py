@@ -18,20 +18,23 @@ import torch
 
 from engine.attention import StyleMemory, attention_mean_std, mean_std
 from engine.compose import Box, preserve_color as apply_preserve_color
-from engine.devices import is_out_of_memory, release_cached_memory
 from engine.encoder import STRIDE
-from engine.errors import Cancelled, StylerError
 from engine.network import Features, StyleNet
-from engine.stylizer import CancelCallback, ProgressCallback, Stylizer, decode_tiled
+from engine.stylizer import (
+    LEAN_ATTENTION_CHUNK,
+    LEAN_DECODER_TILE,
+    CancelCallback,
+    ProgressCallback,
+    Stylizer,
+    check_cancel,
+    decode_tiled,
+)
 
 # Context decoded around the box and then thrown away: 8 relu4_1 cells, twice the
 # decoder's receptive field (as in the stylizer's tiled decoder).
 HALO = 64
 # Above this share of the photo, gathering saves too little; the whole photo is rendered.
 MAX_BOX_SHARE = 0.6
-# Lower-memory settings after an out-of-memory error (as the stylizer's lean path).
-_LEAN_CHUNK = 4096
-_LEAN_TILE = 32
 
 
 def region_box(mask: np.ndarray) -> Box | None:
@@ -99,32 +102,25 @@ def _render_box(
     features, size, memories = stylizer.cached_inputs()
     report = progress or (lambda fraction, message: None)
 
-    def attempt(lean: bool) -> torch.Tensor:
-        with torch.inference_mode():
-            attended = {}
-            for i, level in enumerate(stylizer.model.levels):
-                _check(cancel)
-                report(0.1 + 0.7 * i / len(stylizer.model.levels), f"attention at relu{level}_1")
-                out = attend_window(stylizer.model, features, memories, level, work, _LEAN_CHUNK if lean else None)
-                if strength < 1.0:
-                    content = _window(features.feature[level], work, level_stride(level))
-                    out = torch.lerp(content, out, strength)
-                attended[level] = out
-            _check(cancel)
-            report(0.8, "decoding")
-            if lean:
-                return decode_tiled(stylizer.model, attended, _LEAN_TILE, cancel)
-            return stylizer.model.decode(attended)
+    def attempt() -> torch.Tensor:
+        lean = stylizer.lean  # the stylizer turns it on after an out-of-memory error
+        attended = {}
+        for i, level in enumerate(stylizer.model.levels):
+            check_cancel(cancel)
+            report(0.1 + 0.7 * i / len(stylizer.model.levels), f"attention at relu{level}_1")
+            chunk = LEAN_ATTENTION_CHUNK if lean else None
+            out = attend_window(stylizer.model, features, memories, level, work, chunk)
+            if strength < 1.0:
+                content = _window(features.feature[level], work, level_stride(level))
+                out = torch.lerp(content, out, strength)
+            attended[level] = out
+        check_cancel(cancel)
+        report(0.8, "decoding")
+        if lean:
+            return decode_tiled(stylizer.model, attended, LEAN_DECODER_TILE, cancel)
+        return stylizer.model.decode(attended)
 
-    try:
-        image = attempt(stylizer.lean)
-    except Exception as exc:
-        if not is_out_of_memory(exc) or stylizer.lean:
-            if is_out_of_memory(exc):
-                raise StylerError(f"out of memory on {stylizer.device}; use a smaller --max-size") from None
-            raise
-        release_cached_memory(stylizer.device)
-        image = attempt(True)
+    image = stylizer.guarded(attempt)
     top, left, bottom, right = box
     oy, ox = top - work[0], left - work[1]
     h, w = min(bottom, size[0]) - top, min(right, size[1]) - left
@@ -165,8 +161,3 @@ def _window(tensor: torch.Tensor, window: Box, stride: int) -> torch.Tensor:
 def level_stride(level: int) -> int:
     """Pixels per position of relu{level}_1: VGG halves the resolution before each block."""
     return 2 ** (level - 1)
-
-
-def _check(cancel: CancelCallback | None) -> None:
-    if cancel is not None and cancel():
-        raise Cancelled()

@@ -42,8 +42,8 @@ _MIN_SIDE = 2 * STRIDE
 # Lower-memory path after an out-of-memory error: attention over this many content
 # positions at a time, and the decoder in tiles of this many relu4_1 cells plus a halo
 # wider than its receptive field (≈4 cells), so tiles join without seams.
-_LEAN_ATTENTION_CHUNK = 4096
-_LEAN_DECODER_TILE = 32
+LEAN_ATTENTION_CHUNK = 4096
+LEAN_DECODER_TILE = 32
 _DECODER_HALO = 8
 
 
@@ -140,7 +140,7 @@ class Stylizer:
         self._content = None
         self._attended = self._decoded = None
         image, size = pad_to_stride(self._to_tensor(rgb))
-        features = self._guarded(lambda: self._features(image))
+        features = self.guarded(lambda: self._features(image))
         self._content = _Content(key=key, rgb=rgb, size=size, features=features)
 
     def set_style(self, rgb: np.ndarray, key: str | None = None) -> str:
@@ -152,7 +152,7 @@ class Stylizer:
             return key
         image = resize_longer_side(self._to_tensor(rgb), self.style_size)
         limits = RELEASE_MAX_STYLE_POSITIONS if self.subsample_style else None
-        memories = self._guarded(
+        memories = self.guarded(
             lambda: self.model.style_memories(self._features(image), limits, self.seed)
         )
         self._memories[key] = memories
@@ -206,9 +206,9 @@ class Stylizer:
                 level: torch.lerp(content.features.feature[level], out, strength) if strength < 1.0 else out
                 for level, out in attended.items()
             }
-            _check(cancel)
+            check_cancel(cancel)
             report(0.8, "decoding")
-            image = self._guarded(lambda: self._decode(blended, cancel))
+            image = self.guarded(lambda: self._decode(blended, cancel))
             h, w = content.size
             rgb = image[0, :, :h, :w].float().clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy()
             self._decoded = (decode_key, rgb)
@@ -228,9 +228,9 @@ class Stylizer:
         attended: dict[int, torch.Tensor] = {}
         levels = self.model.levels
         for i, level in enumerate(levels):
-            _check(cancel)
+            check_cancel(cancel)
             report(0.1 + 0.7 * i / len(levels), f"attention at relu{level}_1")
-            attended[level] = self._guarded(
+            attended[level] = self.guarded(
                 lambda: self.model.attend(content.features, memories, level, self._chunk())
             )
         self._attended = (pair, attended)
@@ -243,16 +243,17 @@ class Stylizer:
             return self.model.features(image)
 
     def _chunk(self) -> int | None:
-        return _LEAN_ATTENTION_CHUNK if self.lean else None
+        return LEAN_ATTENTION_CHUNK if self.lean else None
 
     def _decode(self, attended: dict[int, torch.Tensor], cancel: CancelCallback | None) -> torch.Tensor:
         with torch.inference_mode():
             if not self.lean:
                 return self.model.decode(attended)
-            return decode_tiled(self.model, attended, _LEAN_DECODER_TILE, cancel)
+            return decode_tiled(self.model, attended, LEAN_DECODER_TILE, cancel)
 
-    def _guarded(self, work: Callable[[], object]):  # type: ignore[no-untyped-def]
-        """Run ``work``; on out-of-memory switch to the lower-memory path and try once more."""
+    def guarded(self, work: Callable[[], object]):  # type: ignore[no-untyped-def]
+        """Run ``work``; on out-of-memory switch to the lower-memory path (``self.lean``) and
+        run it once more. ``work`` reads ``self.lean`` to choose its path."""
         try:
             with torch.inference_mode():
                 return work()
@@ -291,7 +292,7 @@ def decode_tiled(
     out = deep.new_empty(deep.shape[0], 3, h8 * 8, w8 * 8)
     for y0 in range(0, h8, tile):
         for x0 in range(0, w8, tile):
-            _check(cancel)
+            check_cancel(cancel)
             y1, x1 = min(y0 + tile, h8), min(x0 + tile, w8)
             ty0, tx0 = max(0, y0 - _DECODER_HALO), max(0, x0 - _DECODER_HALO)
             ty1, tx1 = min(h8, y1 + _DECODER_HALO), min(w8, x1 + _DECODER_HALO)
@@ -304,6 +305,7 @@ def decode_tiled(
     return out
 
 
-def _check(cancel: CancelCallback | None) -> None:
+def check_cancel(cancel: CancelCallback | None) -> None:
+    """Raise Cancelled when the caller's cancel callback says stop."""
     if cancel is not None and cancel():
         raise Cancelled()

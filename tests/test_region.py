@@ -60,3 +60,20 @@ def test_large_region_and_crop_off_render_the_whole_photo(stylizer):
     big[20:220, 20:230] = 1.0
     _, box = render_region(stylizer, _photo(240, 256), big, crop=False)
     assert box == (0, 0, 240, 256)
+
+
+def test_out_of_memory_in_a_box_render_retries_on_the_lean_path(model_path, monkeypatch):
+    stylizer = Stylizer.from_file(model_path, device="cpu", style_size=64)
+    stylizer.set_style(np.random.default_rng(7).random((48, 56, 3), dtype=np.float32))
+    rgb = _photo(240, 256, seed=3)
+    mask = np.zeros((240, 256), np.float32)
+    mask[100:130, 120:150] = 1.0
+    want, box = render_region(stylizer, rgb, mask)
+
+    def decode_without_memory(*args, **kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB")
+
+    monkeypatch.setattr(stylizer.model, "decode", decode_without_memory)
+    got, same_box = render_region(stylizer, rgb, mask)
+    assert stylizer.lean and same_box == box
+    np.testing.assert_allclose(got, want, rtol=0, atol=TOLERANCE)

@@ -110,7 +110,7 @@ def test_out_of_memory_falls_back_to_the_lean_path(stylizer, monkeypatch):
     want = stylizer.render()
     stylizer._decoded = stylizer._attended = None
     original = stylizer.model.decode
-    monkeypatch.setattr(stylizer_module, "_LEAN_DECODER_TILE", 2)  # many tiles, even here
+    monkeypatch.setattr(stylizer_module, "LEAN_DECODER_TILE", 2)  # many tiles, even here
 
     def decode_without_memory(*args, **kwargs):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp] DefaultCPUAllocator: can't allocate memory")

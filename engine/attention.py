@@ -126,13 +126,19 @@ def adaptive_normalize(
     query: torch.Tensor,
     memory: StyleMemory,
     chunk_size: int | None = None,
+    content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Eq. 7: S ⊙ Norm(F_c) + M. content_feature (B, C, H, W), query (B, N_c, D_k)."""
+    """Eq. 7: S ⊙ Norm(F_c) + M. content_feature (B, C, H, W), query (B, N_c, D_k).
+
+    ``content_stats`` (mean, std), each (B, C, 1, 1), normalise with another map's
+    statistics: a window of a photo is normalised as the whole photo would be."""
     b, c, h, w = content_feature.shape
     mean, std = attention_mean_std(query, memory, chunk_size)
     mean = mean.transpose(1, 2).reshape(b, c, h, w)
     std = std.transpose(1, 2).reshape(b, c, h, w)
-    out = std * normalize(content_feature.float()) + mean
+    content = content_feature.float()
+    content_mean, content_std = content_stats or mean_std(content)
+    out = std * ((content - content_mean) / content_std) + mean
     return out.to(content_feature.dtype)
 
 

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import torch
 
-from engine.attention import StyleMemory, attention_mean_std, mean_std
+from engine.attention import StyleMemory, adaptive_normalize, mean_std
 from engine.compose import Box, preserve_color as apply_preserve_color
 from engine.encoder import STRIDE
 from engine.network import Features, StyleNet
@@ -140,16 +140,11 @@ def attend_window(
     """AdaAttN (Eq. 7) for the content positions inside ``window`` only, normalised with
     the whole image's statistics, so each position equals the whole-image result."""
     feature = features.feature[level]  # (1, C, H/s, W/s) of the whole padded photo
-    mean, std = mean_std(feature.float())  # (1, C, 1, 1): the photo's, not the window's
     stride = level_stride(level)
-    part = _window(feature, window, stride)  # (1, C, h, w)
     key = _window(features.key[level], window, stride)  # (1, D_k, h, w), normalised over the photo
     query = model.attn[str(level)].f(key).flatten(2).transpose(1, 2)  # (1, h·w, D_k)
-    b, c, h, w = part.shape
-    m, s = attention_mean_std(query, memories[level], chunk_size)  # each (1, h·w, C)
-    m = m.transpose(1, 2).reshape(b, c, h, w)
-    s = s.transpose(1, 2).reshape(b, c, h, w)
-    return (s * ((part.float() - mean) / std) + m).to(part.dtype)
+    photo_stats = mean_std(feature.float())  # the photo's, not the window's
+    return adaptive_normalize(_window(feature, window, stride), query, memories[level], chunk_size, photo_stats)
 
 
 def _window(tensor: torch.Tensor, window: Box, stride: int) -> torch.Tensor:

@@ -28,6 +28,17 @@ def key_channels(level: int) -> int:
     return sum(FEATURE_CHANNELS[:level])
 
 
+def feature_key(features: list[torch.Tensor], level: int) -> torch.Tensor:
+    """F^{1:x}: Norm of relu1_1 … relu{x}_1, the earlier maps resized to relu{x}_1's size,
+    concatenated on channels. features: [relu1_1, …], each (B, C, H, W).
+
+    Nearest, not bilinear: the released weights were trained with nearest."""
+    target = features[level - 1].shape[-2:]
+    parts = [normalize(F.interpolate(f, size=target)) for f in features[: level - 1]]
+    parts.append(normalize(features[level - 1]))
+    return torch.cat(parts, dim=1)
+
+
 @dataclass(frozen=True)
 class StyleNetConfig:
     """Everything needed to rebuild a StyleNet before loading its weights."""
@@ -116,11 +127,7 @@ class StyleNet(nn.Module):
         feats = self.encoder(image, depth=max(self.levels))
         out = Features()
         for level in self.levels:
-            target = feats[level - 1].shape[-2:]
-            # Nearest, not bilinear: the released weights were trained with nearest.
-            parts = [normalize(F.interpolate(f, size=target)) for f in feats[: level - 1]]
-            parts.append(normalize(feats[level - 1]))
-            out.key[level] = torch.cat(parts, dim=1)
+            out.key[level] = feature_key(feats, level)
             out.feature[level] = feats[level - 1]
         return out
 

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from engine.network import StyleNet, StyleNetConfig
+from engine.network import StyleNet, StyleNetConfig, feature_key
 from engine.train import losses
 from engine.train.losses import LossWeights
 from engine.train.objective import StyleObjective
@@ -63,8 +63,8 @@ def test_local_target_of_a_flat_style_is_the_style_value() -> None:
     sizes = (16, 8, 4, 2, 1)
     content = [torch.rand(1, c, s * 2, s * 2, generator=gen) for c, s in zip(channels, sizes)]
     style = [torch.full((1, c, s * 2, s * 2), 0.5) for c, s in zip(channels, sizes)]
-    ck = {lv: losses.feature_key(content, lv) for lv in losses.LOSS_LAYERS}
-    sk = {lv: losses.feature_key(style, lv) for lv in losses.LOSS_LAYERS}
+    ck = {lv: feature_key(content, lv) for lv in losses.LOSS_LAYERS}
+    sk = {lv: feature_key(style, lv) for lv in losses.LOSS_LAYERS}
     targets = losses.local_targets(content, style, ck, sk)
     for level in losses.LOSS_LAYERS:
         assert torch.allclose(targets[level], torch.full_like(targets[level], 0.5), atol=1e-5)
@@ -77,8 +77,8 @@ def test_local_target_matches_parameter_free_reference() -> None:
     channels = (64, 128, 256, 512, 512)
     content = [torch.rand(1, c, 32 >> i, 32 >> i, generator=gen) for i, c in enumerate(channels)]
     style = [torch.rand(1, c, 48 >> i, 48 >> i, generator=gen) for i, c in enumerate(channels)]
-    ck = {lv: losses.feature_key(content, lv) for lv in losses.LOSS_LAYERS}
-    sk = {lv: losses.feature_key(style, lv) for lv in losses.LOSS_LAYERS}
+    ck = {lv: feature_key(content, lv) for lv in losses.LOSS_LAYERS}
+    sk = {lv: feature_key(style, lv) for lv in losses.LOSS_LAYERS}
     targets = losses.local_targets(content, style, ck, sk)
     for level in losses.LOSS_LAYERS:
         k_ch, v_ch = ck[level].shape[1], channels[level - 1]

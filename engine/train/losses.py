@@ -31,15 +31,6 @@ class LossWeights:
     content: float = 0.0
 
 
-def feature_key(features: list[torch.Tensor], level: int) -> torch.Tensor:
-    """F^{1:x}: Norm of relu1_1 … relu{x}_1, the earlier maps resized (nearest, as the release)
-    to relu{x}_1's size, concatenated on channels. features: [relu1_1, …] each (B, C, H, W)."""
-    target = features[level - 1].shape[-2:]
-    parts = [normalize(F.interpolate(f, size=target)) for f in features[: level - 1]]
-    parts.append(normalize(features[level - 1]))
-    return torch.cat(parts, dim=1)
-
-
 def global_style_loss(stylized: list[torch.Tensor], style: list[torch.Tensor]) -> torch.Tensor:
     """Σ_layers MSE(μ(E(I_cs)), μ(F_s)) + MSE(σ(E(I_cs)), σ(F_s)), channel statistics per sample."""
     total = stylized[0].new_zeros((), dtype=torch.float32)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.network import Features, StyleNet
+from engine.network import Features, StyleNet, feature_key
 from engine.train.losses import (
     LOSS_LAYERS,
     TARGET_MAX_POSITIONS,
     LossWeights,
     content_loss,
-    feature_key,
     global_style_loss,
     local_feature_loss,
     local_targets,

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.image_io import is_image_path
+from engine.image_io import IMAGE_SUFFIXES, is_image_path
 from styler_app.dialogs.first_run import FirstRunDialog, MissingModel
 from styler_app.dialogs.settings_dialog import SettingsDialog
 from styler_app.dialogs.system_info import SystemInfoDialog, format_environment
@@ -43,6 +43,9 @@ from styler_app.widgets.preview_pane import PreviewPane
 from styler_app.widgets.prompt import PromptPanel
 from styler_app.widgets.styles import StylePanel, image_paths_from
 from styler_app.worker import EngineWorker, FunctionJob, JobContext
+
+# File dialogs offer exactly the formats the engine reads.
+IMAGE_FILTER = "Images (" + " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES)) + ")"
 
 log = logging.getLogger(__name__)
 PREVIEW_DEBOUNCE_MS = 350
@@ -301,12 +304,12 @@ class MainWindow(QMainWindow):
             self.open_folder(Path(folder))
 
     def _add_photos_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add photos", "", "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff)")
+        files, _ = QFileDialog.getOpenFileNames(self, "Add photos", "", IMAGE_FILTER)
         if files:
             self.browser.add_dropped([Path(f) for f in files])
 
     def _add_style_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add styles", "", "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff)")
+        files, _ = QFileDialog.getOpenFileNames(self, "Add styles", "", IMAGE_FILTER)
         if files:
             self.styles.add_styles([Path(f) for f in files])
 
@@ -451,7 +454,7 @@ class MainWindow(QMainWindow):
             return
         folder = Path(self.settings.output_folder) if self.settings.output_folder else request.content.parent
         suggested = folder / output_name(self.settings.name_template, request.content, request.style, request.prompts)
-        path, _ = QFileDialog.getSaveFileName(self, "Save result", str(suggested), "Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save result", str(suggested), IMAGE_FILTER)
         if path:
             self.save_to(Path(path))
 

@@ -9,12 +9,13 @@ metadata carried over, written atomically so a crash never leaves half a file.
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from engine.atomic import write_atomically
 from engine.errors import StylerError
@@ -37,6 +38,10 @@ IMAGE_SUFFIXES = frozenset(FORMATS_BY_SUFFIX)
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
 _EXIF_FORMATS = {"JPEG", "PNG", "WEBP", "TIFF"}
 _ORIENTATION_TAG = 0x0112
+# First-directory tags that describe the picture, not the file's layout: ImageDescription,
+# Make, Model, Orientation, Software, DateTime, Artist, Copyright.
+_DESCRIPTIVE_TAGS = (0x010E, 0x010F, 0x0110, _ORIENTATION_TAG, 0x0131, 0x0132, 0x013B, 0x8298)
+_SUB_IFDS = (ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo)
 
 
 @dataclass
@@ -59,21 +64,23 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def load_image(path: str | os.PathLike[str]) -> LoadedImage:
+def load_image(path: str | os.PathLike[str], max_side: int | None = None) -> LoadedImage:
+    """Read ``path`` upright as float RGB; with ``max_side``, its longer side capped there.
+
+    Memory follows the size asked for, not the file's: JPEGs are decoded reduced (draft
+    mode), others are downscaled in their own 8- or 16-bit mode, and only the final size is
+    ever converted to float."""
     path = Path(path)
-    if not path.exists():
-        raise StylerError(f"{path}: file not found")
-    if path.is_dir():
-        raise StylerError(f"{path}: is a folder, expected an image file")
+    _check_regular_file(path)
     try:
         with Image.open(path) as img:
             _check_size(path, img.size)
             icc = img.info.get("icc_profile")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # EXIF quirks in camera files are not our problem
-                upright = ImageOps.exif_transpose(img)
+                orientation = img.getexif().get(_ORIENTATION_TAG, 1)
                 exif = _upright_exif(img)
-            upright.load()
+                upright = _upright(_reduced(img, max_side), orientation)
             rgb, alpha = _to_float_rgb(upright)
     except StylerError:
         raise
@@ -81,9 +88,77 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
         raise StylerError(f"{path}: not an image Styler can read (JPEG, PNG, WebP, BMP, TIFF)") from None
     except Image.DecompressionBombError:
         raise StylerError(f"{path}: image is too large to open safely (over {MAX_PIXELS:,} pixels)") from None
+    except MemoryError:
+        raise StylerError(f"{path}: not enough memory to decode this image; use a smaller --max-size") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise StylerError(f"{path}: image is damaged or truncated ({exc})") from None
     return LoadedImage(rgb=rgb, alpha=alpha, icc_profile=icc, exif=exif, source=path)
+
+
+def _check_regular_file(path: Path) -> None:
+    """Only regular files (or links to one) are opened: reading a named pipe or a device
+    blocks forever or never ends."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        detail = "a broken link" if path.is_symlink() else "file not found"
+        raise StylerError(f"{path}: {detail}") from None
+    except OSError as exc:
+        raise StylerError(f"{path}: cannot open ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise StylerError(f"{path}: is a folder, expected an image file")
+    if not stat.S_ISREG(mode):
+        raise StylerError(f"{path}: not a regular file (a pipe, socket or device); give an image file")
+
+
+def _scaled_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int] | None:
+    """(width, height) with the longer side capped at ``max_side``, or None if it fits."""
+    width, height = size
+    if not max_side or max(width, height) <= max_side:
+        return None
+    scale = max_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _reduced(img: Image.Image, max_side: int | None) -> Image.Image:
+    """The decoded image, no larger than needed for ``max_side`` (still in an integer mode
+    or float 'F', before orientation: a longer side is the same either way)."""
+    target = _scaled_size(img.size, max_side)
+    if target is None:
+        img.load()
+        return img
+    if img.format == "JPEG":
+        # Decode at 1/2, 1/4 or 1/8 scale directly, never smaller than the target.
+        img.draft(img.mode if img.mode in ("RGB", "L", "CMYK") else "RGB", target)
+    img.load()
+    if img.mode in ("P", "PA", "1", "CMYK", "YCbCr", "LAB", "HSV"):
+        img = img.convert("RGBA" if _has_alpha(img) else "RGB")
+    elif img.mode.startswith("I;16"):
+        # Resampling needs 32-bit pixels; as float in [0, 1] the 16-bit precision is kept
+        # and _to_float_rgb needs no guess about the full scale (one full-size float plane).
+        img = Image.fromarray(np.asarray(img, dtype=np.float32) / 65535.0, mode="F")
+    return img.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(img: Image.Image, orientation: object) -> Image.Image:
+    """Apply the EXIF orientation (read from the file: a resized copy has no EXIF)."""
+    method = _TRANSPOSE_FOR_ORIENTATION.get(orientation) if isinstance(orientation, int) else None
+    return img if method is None else img.transpose(method)
+
+
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and "transparency" in img.info)
 
 
 def _check_size(path: Path, size: tuple[int, int]) -> None:
@@ -98,7 +173,22 @@ def _check_size(path: Path, size: tuple[int, int]) -> None:
 
 
 def _upright_exif(img: Image.Image) -> bytes | None:
-    exif = img.getexif()
+    """The photo's descriptive metadata (camera, date, GPS, EXIF proper), orientation reset.
+
+    Only known descriptive tags are kept: a TIFF's first directory also holds its layout
+    (bits per sample, photometric interpretation, strips, sample format), which must never
+    be carried into a file of another layout."""
+    source = img.getexif()
+    if not source:
+        return None
+    exif = Image.Exif()
+    for tag in _DESCRIPTIVE_TAGS:
+        if tag in source:
+            exif[tag] = source[tag]
+    for pointer in _SUB_IFDS:
+        sub = source.get_ifd(pointer)
+        if sub:
+            exif[pointer] = dict(sub)
     if not exif:
         return None
     if _ORIENTATION_TAG in exif:
@@ -119,7 +209,7 @@ def _to_float_rgb(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     if mode == "F":
         grey = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
         return np.repeat(grey[..., None], 3, axis=2), None
-    has_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info)
+    has_alpha = _has_alpha(img)
     converted = img.convert("RGBA" if has_alpha else "RGB")
     data = np.asarray(converted, dtype=np.float32) / 255.0
     if has_alpha:
@@ -182,5 +272,24 @@ def save_image(
         options["exif"] = exif
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = quality
-    write_atomically(path, lambda tmp: img.save(tmp, format=fmt, **options))
+    write_atomically(
+        path,
+        lambda tmp: img.save(tmp, format=fmt, **options),
+        verify=lambda tmp: verify_image_file(tmp, fmt, img.size, shown_as=path),
+        size_hint=pixels.nbytes,
+    )
     return path
+
+
+def verify_image_file(path: str | os.PathLike[str], fmt: str, size: tuple[int, int], shown_as: Path) -> None:
+    """Raise StylerError unless ``path`` decodes as a ``fmt`` image of ``size``: every written
+    image is read back before it replaces anything, so a writer bug is a recorded failure,
+    never a silent unreadable file."""
+    try:
+        with Image.open(path) as written:
+            ok = written.format == fmt and written.size == size
+            written.load()
+    except Exception as exc:  # any decoder complaint means the file is bad
+        raise StylerError(f"{shown_as}: the written {fmt} file does not decode ({exc}); nothing was written") from None
+    if not ok:
+        raise StylerError(f"{shown_as}: the written file is not a {size[0]}×{size[1]} {fmt}; nothing was written")

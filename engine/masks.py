@@ -25,7 +25,7 @@ from PIL import Image
 from scipy import ndimage
 
 from engine.atomic import write_atomically
-from engine.image_io import to_uint8
+from engine.image_io import to_uint8, verify_image_file
 
 # Guided filter working resolution (longer side) and its parameters there: a radius of
 # about a third of a CLIPSeg patch, and eps = (0.03)² so only real edges steer the mask.
@@ -161,5 +161,10 @@ def mask_path_for(output: Path) -> Path:
 def save_mask(path: Path, mask: np.ndarray) -> Path:
     """8-bit greyscale PNG, written atomically."""
     image = Image.fromarray(to_uint8(mask), mode="L")
-    write_atomically(path, lambda tmp: image.save(tmp, format="PNG"))
+    write_atomically(
+        path,
+        lambda tmp: image.save(tmp, format="PNG"),
+        verify=lambda tmp: verify_image_file(tmp, "PNG", image.size, shown_as=path),
+        size_hint=mask.size,
+    )
     return path

@@ -134,7 +134,8 @@ class Pipeline:
         progress: ProgressCallback | None = None,
         cancel: CancelCallback | None = None,
     ) -> RenderResult:
-        result = self.render(load_image(source), options, progress, cancel)
+        # Decoded straight to the working size: a 100 MP photo never exists as float here.
+        result = self.render(load_image(source, options.max_size), options, progress, cancel)
         save_result(destination, result)
         if options.save_mask:
             mask = result.mask if result.mask is not None else np.ones(result.rgb.shape[:2], np.float32)

@@ -144,7 +144,7 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", broken_save)
-    with pytest.raises(StylerError, match="No space left"):
+    with pytest.raises(StylerError, match="no space left"):
         save_image(target, np.zeros((4, 4, 3), np.float32))
     assert target.read_bytes() == b"previous result"
     assert sorted(os.listdir(tmp_path)) == ["out.png"]

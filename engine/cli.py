@@ -11,7 +11,6 @@ import sys
 from collections.abc import Sequence
 
 from engine import __version__
-from engine.commands import COMMANDS
 from engine.errors import StylerError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -28,13 +27,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"styler {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     subparsers = parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
+    from engine.commands import COMMANDS  # imports torch: seconds, so inside main's Ctrl-C guard
+
     for register in COMMANDS:
         register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:  # Ctrl-C while torch loads: no traceback for that
+        print("styler: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()

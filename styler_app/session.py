@@ -186,9 +186,12 @@ class EngineSession:
         from engine.image_io import load_image
         from engine.pipeline import save_result
 
+        from engine.targets import refuse_input_targets
+
         pipeline = self.pipeline(context)
-        if destination.resolve() == request.content.resolve():
-            raise StylerError(f"{destination}: would overwrite the original; choose another name")
+        model = pipeline.stylizer.info
+        inputs = [("photo", request.content), ("style image", request.style)]
+        refuse_input_targets([destination], inputs + ([("model", model.path)] if model else []), "file name")
         result = self._render(pipeline, load_image(request.content), request, context)
         context.check()
         save_result(destination, result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.commands._option_types import finite_float
 from engine.commands.train import add_training_options, given_settings
 from engine.train.ablate import STUDIES, run_study
 from engine.train.config import TrainConfig
@@ -27,11 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--style", required=True, metavar="DIR", help="folder of style images")
     p.add_argument("-o", "--output", dest="run_dir", required=True, type=Path, metavar="OUT", help="report folder")
     p.add_argument("--steps", type=int, metavar="N", help=f"steps per variant (default {_DEFAULTS['steps']})")
-    p.add_argument("--lambda-global", type=float, metavar="G",
+    p.add_argument("--lambda-global", type=finite_float, metavar="G",
                    help="global loss weight of the levels and skew studies (default 1, the seed's)")
-    p.add_argument("--lambda-local", type=float, metavar="L",
+    p.add_argument("--lambda-local", type=finite_float, metavar="L",
                    help="local loss weight of the levels and skew studies (default 1, the seed's)")
-    p.add_argument("--skew-weight", type=float, default=1.0, metavar="K",
+    p.add_argument("--skew-weight", type=finite_float, default=1.0, metavar="K",
                    help="λskew of the 'with skew' variant (default 1)")
     p.add_argument("--log-every", type=int, metavar="N", help="metrics interval (default 5)")
     add_training_options(p)

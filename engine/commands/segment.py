@@ -7,13 +7,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.commands.stylize import add_prompt_options, non_negative_float
+from engine.commands._option_types import non_negative_float, positive_int
+from engine.commands.stylize import add_prompt_options
 from engine.errors import StylerError
-from engine.image_io import format_for, load_image, resize_to_max_side
+from engine.image_io import format_for, load_image
 from engine.masks import save_mask
 from engine.model_store import resolve_segmenter
 from engine.pipeline import RenderOptions, region_mask_for
 from engine.segment import load_segmenter
+from engine.targets import refuse_input_targets
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("image", type=Path, metavar="IMAGE", help="the photo")
     p.add_argument("-o", "--output", type=Path, metavar="MASK",
                    help="mask file to write (default: <stem>.mask.png next to IMAGE)")
-    p.add_argument("--max-size", type=int, metavar="N",
+    p.add_argument("--max-size", type=positive_int, metavar="N",
                    help="cap the photo's longer side at N pixels first, as stylize does")
     add_prompt_options(p)
     p.add_argument("--soft", action="store_true", help="grey levels follow CLIPSeg's confidence")
@@ -40,21 +42,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.prompt and not args.negative:
         raise StylerError("segment needs at least one --prompt (or --negative)")
-    if args.max_size is not None and args.max_size <= 0:
-        raise StylerError(f"--max-size must be a positive number of pixels, got {args.max_size}")
     output: Path = args.output or args.image.with_name(f"{args.image.stem}.mask.png")
     if format_for(output) != "PNG":
         raise StylerError(f"{output}: masks are written as PNG; use a .png name")
+    refuse_input_targets([output], [("photo", args.image)])
     if output.exists() and not args.overwrite:
         raise StylerError(f"{output}: already exists; pass --overwrite to replace it")
-    if output.resolve() == args.image.resolve():
-        raise StylerError(f"{output}: would overwrite the input; choose another -o")
     options = RenderOptions(
         prompts=tuple(args.prompt), negatives=tuple(args.negative), invert=args.invert,
         threshold=args.threshold, soft=args.soft, feather=args.feather, grow=args.grow,
         min_area=args.min_area, refine=args.refine,
     )
-    image = resize_to_max_side(load_image(args.image), args.max_size)
+    image = load_image(args.image, args.max_size)
     segmenter = load_segmenter(resolve_segmenter(args.segmenter), args.device)
     mask = region_mask_for(segmenter, image.rgb, options)
     save_mask(output, mask)

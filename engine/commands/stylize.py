@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
+from engine.commands._option_types import (
+    MAX_SEED,
+    finite_float,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    prompt_text,
+    seed_number,
+    unit_float,
+)
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image
 from engine.masks import mask_path_for
@@ -15,6 +26,7 @@ from engine.model_store import resolve_segmenter, resolve_style_model
 from engine.pipeline import Pipeline, RenderOptions
 from engine.segment import load_segmenter
 from engine.stylizer import DEFAULT_STYLE_SIZE, Stylizer
+from engine.targets import NamedInput, refuse_input_targets
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,11 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_render_options(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that renders (stylize, batch)."""
-    p.add_argument("--max-size", type=_positive_int, metavar="N",
+    p.add_argument("--max-size", type=positive_int, metavar="N",
                    help="cap the content's longer side at N pixels (default: original size)")
-    p.add_argument("--style-size", type=int, default=DEFAULT_STYLE_SIZE, metavar="N",
+    p.add_argument("--style-size", type=non_negative_int, default=DEFAULT_STYLE_SIZE, metavar="N",
                    help=f"style image's longer side in pixels (default {DEFAULT_STYLE_SIZE}; 0 keeps it)")
-    p.add_argument("--strength", type=_unit_float, default=1.0, metavar="A",
+    p.add_argument("--strength", type=unit_float, default=1.0, metavar="A",
                    help="how much style: 0 = content, 1 = full style (default 1)")
     p.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
@@ -50,7 +62,7 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
                    help="compute precision (default auto = fp32)")
     p.add_argument("--subsample-style", action="store_true",
                    help="subsample style positions like the released code (faster, approximate)")
-    p.add_argument("--seed", type=int, default=None, help="seed for anything random")
+    p.add_argument("--seed", type=seed_number, default=None, help=f"seed for anything random (0 to {MAX_SEED})")
     add_region_options(p)
 
 
@@ -70,16 +82,16 @@ def add_region_options(p: argparse.ArgumentParser) -> None:
 
 def add_prompt_options(g: argparse._ActionsContainer) -> None:
     """The options that decide a mask's region: shared with ``styler segment``."""
-    g.add_argument("--prompt", action="append", default=[], metavar="TEXT",
+    g.add_argument("--prompt", action="append", type=prompt_text, default=[], metavar="TEXT",
                    help="what to stylise, e.g. \"the bed\"; repeat for several (their union)")
-    g.add_argument("--negative", action="append", default=[], metavar="TEXT",
+    g.add_argument("--negative", action="append", type=prompt_text, default=[], metavar="TEXT",
                    help="what to leave out of the region; repeatable")
     g.add_argument("--invert", action="store_true", help="stylise everything except the region")
-    g.add_argument("--threshold", type=_unit_float, default=RenderOptions.threshold, metavar="T",
+    g.add_argument("--threshold", type=unit_float, default=RenderOptions.threshold, metavar="T",
                    help=f"CLIPSeg probability that counts as inside (default {RenderOptions.threshold:g})")
-    g.add_argument("--grow", type=float, default=RenderOptions.grow, metavar="PX",
+    g.add_argument("--grow", type=finite_float, default=RenderOptions.grow, metavar="PX",
                    help="grow the region by PX pixels; negative shrinks it (default 0)")
-    g.add_argument("--min-area", type=_unit_float, default=RenderOptions.min_area, metavar="F",
+    g.add_argument("--min-area", type=unit_float, default=RenderOptions.min_area, metavar="F",
                    help="drop islands and fill holes smaller than this fraction of the image "
                    f"(default {RenderOptions.min_area:g}; 0 keeps them)")
     g.add_argument("--no-refine", dest="refine", action="store_false",
@@ -88,33 +100,11 @@ def add_prompt_options(g: argparse._ActionsContainer) -> None:
                    help="local CLIPSeg model folder (default: the installed one)")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
-
-
-def _unit_float(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
-def make_stylizer(args: argparse.Namespace) -> Stylizer:
+def make_stylizer(args: argparse.Namespace, model_path: Path | None = None) -> Stylizer:
     if args.seed is not None:
         torch.manual_seed(args.seed)
-    model_path = resolve_style_model(args.model)
     return Stylizer.from_file(
-        model_path,
+        model_path or resolve_style_model(args.model),
         device=args.device,
         precision=args.precision,
         style_size=args.style_size or None,
@@ -123,12 +113,18 @@ def make_stylizer(args: argparse.Namespace) -> Stylizer:
     )
 
 
-def output_paths(inputs: list[Path], output: Path | None) -> list[Path]:
-    """Where each input's result goes; refuses any plan that would write over an input."""
+def rendering_inputs(args: argparse.Namespace, model_path: Path) -> list[NamedInput]:
+    """The files a render reads, none of which may be written: style and model (the
+    content photos are added by the caller, who knows how it lists them)."""
+    return [("style image", args.style), ("model", model_path)]
+
+
+def output_paths(inputs: list[Path], output: Path | None, others: Sequence[NamedInput] = ()) -> list[Path]:
+    """Where each input's result goes; refuses any plan that would write over an input
+    (a content photo or one of ``others``) or in a format Styler cannot write, before any work."""
     if output is None:
         paths = [p.with_name(f"{p.stem}.styled{p.suffix}") for p in inputs]
     elif len(inputs) == 1 and not output.is_dir() and output.suffix:
-        format_for(output)  # unknown suffix -> clear error before any work
         paths = [output]
     else:
         if output.exists() and not output.is_dir():
@@ -136,16 +132,16 @@ def output_paths(inputs: list[Path], output: Path | None) -> list[Path]:
         paths = [output / p.name for p in inputs]
         if len({str(p.resolve()) for p in paths}) < len(paths):
             raise StylerError(f"{output}: two inputs have the same file name; stylise them separately")
-    for src, dst in zip(inputs, paths):
-        if dst.resolve() == src.resolve():
-            raise StylerError(f"{dst}: output would overwrite its input; choose another -o")
+    for path in paths:
+        format_for(path)  # e.g. an animated GIF's default output: refused now, not after rendering
+    refuse_input_targets(paths, [*(("content image", p) for p in inputs), *others])
     return paths
 
 
-def make_pipeline(args: argparse.Namespace) -> Pipeline:
+def make_pipeline(args: argparse.Namespace, model_path: Path | None = None) -> Pipeline:
     """The per-image pipeline every rendering command uses (style set separately). CLIPSeg
     is loaded only when a photo is given a prompt."""
-    stylizer = make_stylizer(args)
+    stylizer = make_stylizer(args, model_path)
     folder = getattr(args, "segmenter", None)
     return Pipeline(stylizer, segmenter=lambda: load_segmenter(resolve_segmenter(folder), stylizer.device))
 
@@ -175,20 +171,19 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
 def run(args: argparse.Namespace) -> int:
     inputs: list[Path] = args.content
     options = render_options(args)
-    outputs = output_paths(inputs, args.output)
+    model_path = resolve_style_model(args.model)
+    protected = rendering_inputs(args, model_path)
+    outputs = output_paths(inputs, args.output, protected)
     written = list(outputs)
     if options.save_mask:
         written += [mask_path_for(p) for p in outputs]
-        sources = {src.resolve() for src in inputs}
-        for path in written[len(outputs):]:
-            if path.resolve() in sources:
-                raise StylerError(f"{path}: the mask would overwrite an input; choose another -o")
+        refuse_input_targets(written, [*(("content image", p) for p in inputs), *protected])
     if not args.overwrite:
         existing = [p for p in written if p.exists()]
         if existing:
             raise StylerError(f"{existing[0]}: already exists; pass --overwrite to replace it")
     style = load_image(args.style)
-    pipeline = make_pipeline(args)
+    pipeline = make_pipeline(args, model_path)
     if options.uses_region:
         _ = pipeline.segmenter  # load CLIPSeg now: a broken folder is one error, not one per photo
     pipeline.stylizer.set_style(style.rgb)

@@ -9,6 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from engine.commands._option_types import finite_float, seed_number
 from engine.errors import StylerError
 from engine.train.config import TrainConfig, load_saved, merge_for_resume
 from engine.train.loop import train
@@ -36,13 +37,13 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--load-size", type=int, metavar="N", help=f"resize images to N×N first (default {d.load_size})")
     p.add_argument("--crop-size", type=int, metavar="N",
                    help=f"then random-crop N×N, a multiple of 16 (default {d.crop_size})")
-    p.add_argument("--lr", type=float, help=f"Adam learning rate (default {d.lr})")
-    p.add_argument("--lambda-skew", type=float, metavar="K",
+    p.add_argument("--lr", type=finite_float, help=f"Adam learning rate (default {d.lr})")
+    p.add_argument("--lambda-skew", type=finite_float, metavar="K",
                    help="weight of the seed's skewness term (default 0 = off)")
-    p.add_argument("--lambda-content", type=float, metavar="C", help="weight of the content loss (default 0)")
+    p.add_argument("--lambda-content", type=finite_float, metavar="C", help="weight of the content loss (default 0)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
                    help="auto = bf16 autocast on CUDA, fp32 elsewhere")
-    p.add_argument("--seed", type=int, help=f"seed for data order, augmentation and new layers (default {d.seed})")
+    p.add_argument("--seed", type=seed_number, help=f"seed for data order, augmentation and new layers (default {d.seed})")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto; torchrun assigns GPUs itself)")
     p.add_argument("--workers", type=int, metavar="N", help=f"data loading processes (default {d.workers})")
     p.add_argument("--compile", action="store_true", default=None,
@@ -64,8 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", dest="run_dir", required=True, type=Path, metavar="RUN_DIR",
                    help="run folder: model.safetensors, checkpoint, metrics.jsonl, samples/")
     p.add_argument("--steps", type=int, metavar="N", help=f"total optimiser steps (default {d.steps})")
-    p.add_argument("--lambda-global", type=float, metavar="G", help=f"global style loss weight (default {d.lambda_global})")
-    p.add_argument("--lambda-local", type=float, metavar="L", help=f"local feature loss weight (default {d.lambda_local})")
+    p.add_argument("--lambda-global", type=finite_float, metavar="G", help=f"global style loss weight (default {d.lambda_global})")
+    p.add_argument("--lambda-local", type=finite_float, metavar="L", help=f"local feature loss weight (default {d.lambda_local})")
     p.add_argument("--levels", type=_levels, metavar="3,4,5",
                    help="AdaAttN levels to train (default: the --init model's, or 3,4,5)")
     p.add_argument("--save-every", type=int, metavar="N", help=f"checkpoint every N steps (default {d.save_every})")

@@ -128,7 +128,7 @@ def test_out_dir_equal_to_in_dir_refused_when_outputs_would_replace_inputs(tmp_p
     photos(in_dir, ["a.jpg", "b.png"])
     before = tree_digest(in_dir)
     assert batch(in_dir, in_dir, style, model_path) == 2
-    assert "would overwrite the input" in capsys.readouterr().err
+    assert "would overwrite an input" in capsys.readouterr().err
     assert tree_digest(in_dir) == before  # not even a manifest
 
     # Names no input has are fine, and a re-run does not take the results for new inputs.
@@ -158,7 +158,7 @@ def test_masks_are_outputs_too(tmp_path, pipeline, style):
     in_dir = tmp_path / "in"
     photos(in_dir, ["a.png"])
     options = RenderOptions(save_mask=True)
-    with pytest.raises(BatchUsageError, match="would overwrite the input"):
+    with pytest.raises(BatchUsageError, match="would overwrite an input"):
         photos(in_dir, ["a.styled.mask.png"])
         plan_batch(in_dir, in_dir, style, name="{stem}.styled{ext}", save_mask=True)
     (in_dir / "a.styled.mask.png").unlink()

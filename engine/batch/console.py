@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -14,6 +15,7 @@ from tqdm import tqdm
 
 from engine.batch.runner import BatchEvent, BatchSummary
 
+EXIT_INTERRUPTED = 130
 # Without a terminal (logs, CI, nohup), one line this often instead of a bar.
 PLAIN_INTERVAL_S = 10.0
 
@@ -80,7 +82,7 @@ class ConsoleProgress:
 
 
 def summary_line(summary: BatchSummary) -> str:
-    state = "interrupted" if summary.cancelled else "done"
+    state = "stopped" if summary.stopped else "interrupted" if summary.cancelled else "done"
     left = summary.total - summary.ok - summary.failed - summary.skipped
     tail = f", {left} not started (run the same command again to continue)" if left else ""
     return (
@@ -92,8 +94,12 @@ def summary_line(summary: BatchSummary) -> str:
 @contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
     """An event set by the first SIGINT/SIGTERM, so the batch stops cleanly between (or
-    inside) images; a second signal stops at once (KeyboardInterrupt). Handlers are only
-    installed from the main thread, where Python delivers signals."""
+    inside) images; a second signal ends the process at once with status 130, even while
+    a loader or writer thread is stuck in a system call (an unwinding exit would wait for
+    it). What is on disk stays consistent: outputs are renamed into place whole, manifest
+    lines are written by single calls on this thread, a left temporary is removed by the
+    next run, and the folder lock is released by the kernel. Handlers are only installed
+    from the main thread, where Python delivers signals."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
@@ -101,7 +107,8 @@ def stop_on_signals() -> Iterator[threading.Event]:
 
     def handle(signum: int, frame: object) -> None:
         if stop.is_set():
-            raise KeyboardInterrupt
+            print("styler: stopped at once", file=sys.stderr, flush=True)
+            os._exit(EXIT_INTERRUPTED)
         stop.set()
         print("styler: stopping (the image in progress is dropped; run again to resume); "
               "signal again to stop at once",

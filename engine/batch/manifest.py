@@ -5,13 +5,15 @@ Each line: ``input`` (relative to IN_DIR), ``output`` (relative to OUT_DIR), ``s
 ``time`` (UTC), ``mask`` (relative to OUT_DIR) with --save-mask, and ``notes`` when the
 render had something to say (e.g. a prompt that matched nothing).
 Lines are appended and flushed to disk as each image finishes, so a crash loses at most
-the image in flight. A sharded run writes ``styler-manifest.rank<N>.jsonl`` per rank and
+the image in flight; the file is always whole lines (see ManifestWriter). A sharded run
+writes ``styler-manifest.rank<N>.jsonl`` per rank and
 rank 0 appends them to the main file at the end; readers always look at both, so a run
 killed before that merge still resumes correctly.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterable
@@ -20,10 +22,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
+from engine.atomic import disk_full_error
 from engine.errors import StylerError
 
 MANIFEST_NAME = "styler-manifest.jsonl"
 _PART_PREFIX = "styler-manifest.rank"
+_TAIL_WINDOW = 64 * 1024  # entries are well under 1 KB
 
 Status = Literal["ok", "failed", "skipped"]
 
@@ -82,23 +86,38 @@ def _part_files(out_dir: Path) -> list[Path]:
 
 
 class ManifestWriter:
-    """Appends entries; each is on disk (flushed and fsynced) before append returns."""
+    """Appends entries; each is on disk (flushed and fsynced) before append returns.
+
+    The file is always a sequence of whole lines: a line that cannot be written completely
+    (a full disk) is cut off again before the error is raised, and a torn last line left by
+    a power cut is removed when the file is opened, so the next entry never merges into it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(path, "a", encoding="utf-8")
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            _cut_torn_tail(path, self._fd)
         except OSError as exc:
-            raise StylerError(f"{path}: cannot write the batch manifest ({exc.strerror or exc})") from None
+            raise _write_error(path, exc) from None
 
     def append(self, entry: ManifestEntry) -> None:
-        self._file.write(entry.to_json() + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        data = (entry.to_json() + "\n").encode("utf-8")
+        before = os.fstat(self._fd).st_size
+        try:
+            written = 0
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+            os.fsync(self._fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, before)
+            except OSError:
+                pass  # the reader and the next open still drop the torn line
+            raise _write_error(self.path, exc) from None
 
     def close(self) -> None:
-        self._file.close()
+        os.close(self._fd)
 
     def __enter__(self) -> "ManifestWriter":
         return self
@@ -107,12 +126,39 @@ class ManifestWriter:
         self.close()
 
 
+def _write_error(path: Path, exc: OSError) -> StylerError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return disk_full_error(path)
+    return StylerError(f"{path}: cannot write the batch manifest ({exc.strerror or exc})")
+
+
+def _cut_torn_tail(path: Path, fd: int) -> None:
+    """Drop an unfinished last line (no newline): what was cut short is redone anyway."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return
+    with open(path, "rb") as f:
+        f.seek(max(0, size - _TAIL_WINDOW))
+        tail = f.read()
+    if tail.endswith(b"\n"):
+        return
+    cut = tail.rfind(b"\n")
+    if cut < 0 and size > _TAIL_WINDOW:
+        with open(path, "rb") as f:  # a torn line longer than the window: find its start
+            content = f.read()
+        os.ftruncate(fd, content.rfind(b"\n") + 1)
+        return
+    os.ftruncate(fd, size - len(tail) + cut + 1)
+
+
 def _read_file(path: Path) -> list[ManifestEntry]:
+    """Whole lines only: a last line without its newline was cut short and is not an entry."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return [e for e in (ManifestEntry.from_json(line) for line in f if line.strip()) if e]
+        with open(path, encoding="utf-8", errors="replace", newline="\n") as f:
+            lines = [line for line in f if line.endswith("\n") and line.strip()]
     except FileNotFoundError:
         return []
+    return [e for e in (ManifestEntry.from_json(line) for line in lines) if e]
 
 
 def read_entries(out_dir: Path) -> list[ManifestEntry]:

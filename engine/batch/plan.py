@@ -10,21 +10,25 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import string
 import unicodedata
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.batch.manifest import MANIFEST_NAME, is_manifest_file, part_path, recorded_outputs
 from engine.errors import StylerError
 from engine.image_io import IMAGE_SUFFIXES, is_image_path
 from engine.masks import mask_path_for
+from engine.targets import InputOverwriteError, NamedInput, refuse_input_targets
 
 DEFAULT_NAME = "{stem}{ext}"
 OUTPUT_FORMATS = ("keep", "png", "jpg", "webp")
 TEMPLATE_FIELDS = ("stem", "ext", "style", "prompt", "index")
 _SLUG_LIMIT = 60
+# The longest file name (not path) ext4, APFS, NTFS and most others accept.
+_NAME_MAX_BYTES = 255
 
 
 class BatchUsageError(StylerError):
@@ -52,7 +56,8 @@ class BatchPlan:
     out_dir: Path
     style: Path
     items: tuple[BatchItem, ...]
-    ignored: tuple[Path, ...] = ()  # files without an image suffix, left alone
+    ignored: tuple[Path, ...] = ()  # not image files (other suffixes, pipes, broken or folder links), left alone
+    output_folders: tuple[Path, ...] = ()  # sub-folders with an earlier batch's manifest, not walked
     manifest: Path | None = None  # where this process appends; OUT_DIR/styler-manifest.jsonl
 
     @property
@@ -104,6 +109,11 @@ def render_name(template: str, fields: dict[str, object]) -> str:
         )
     if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
         name += str(fields["ext"])
+    if len(os.fsencode(name)) > _NAME_MAX_BYTES:
+        raise BatchUsageError(
+            f"--name {template!r} gives a name of {len(os.fsencode(name))} bytes ({name[:40]}…); "
+            f"file systems allow {_NAME_MAX_BYTES}: use a shorter --name"
+        )
     return name
 
 
@@ -114,23 +124,43 @@ def _check_template(template: str) -> None:
             raise BatchUsageError(f"--name {template!r}: unknown field {{{field}}}; use {known}")
 
 
-def _walk(in_dir: Path, recursive: bool, skip_dir: Path | None) -> Iterator[Path]:
-    """Visible files under in_dir (hidden files and folders left out), not following
-    folder links, never entering skip_dir (an OUT_DIR inside IN_DIR)."""
-    if not recursive:
-        for entry in in_dir.iterdir():
-            if entry.is_file() and not entry.name.startswith("."):
-                yield entry
-        return
-    for root, dirs, files in os.walk(in_dir):
-        root_path = Path(root)
-        dirs[:] = [
-            d for d in dirs
-            if not d.startswith(".") and (skip_dir is None or (root_path / d).resolve() != skip_dir)
-        ]
-        for name in files:
-            if not name.startswith("."):
-                yield root_path / name
+@dataclass
+class _Listing:
+    regular: list[Path] = field(default_factory=list)  # regular files (or links to one)
+    others: list[Path] = field(default_factory=list)  # links to folders, broken or looping links, pipes, devices
+    output_folders: list[Path] = field(default_factory=list)  # sub-folders holding a Styler manifest
+
+
+def _list_inputs(in_dir: Path, recursive: bool, skip_dir: Path | None, include_output_folders: bool) -> _Listing:
+    """Visible entries under in_dir (hidden ones left out). Only regular files are ever
+    opened: a named pipe called *.jpg would block its reader forever. Links to files are
+    followed; links to folders never are (no loops, nothing outside the tree), and neither
+    are skip_dir (an OUT_DIR inside IN_DIR) nor, unless asked, sub-folders holding an earlier
+    batch's manifest (its results are not photos to stylise again)."""
+    listing = _Listing()
+    folders = [in_dir]
+    while folders:
+        folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                path = Path(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    if not recursive or (skip_dir is not None and Path(os.path.realpath(path)) == skip_dir):
+                        continue
+                    if not include_output_folders and (path / MANIFEST_NAME).is_file():
+                        listing.output_folders.append(path)
+                    else:
+                        folders.append(path)
+                    continue
+                try:
+                    mode = os.stat(path).st_mode  # follows links; raises on a loop or a dangling link
+                except OSError:
+                    listing.others.append(path)
+                    continue
+                (listing.regular if stat.S_ISREG(mode) else listing.others).append(path)
+    return listing
 
 
 def plan_batch(
@@ -144,10 +174,13 @@ def plan_batch(
     prompts: Iterable[str] = (),
     invert: bool = False,
     save_mask: bool = False,
+    protected: Iterable[NamedInput] = (),
+    include_output_folders: bool = False,
 ) -> BatchPlan:
     """List IN_DIR's images and their outputs under OUT_DIR; refuses (BatchUsageError) any
-    plan that could write over an input or write two inputs to one file. ``prompts`` and
-    ``invert`` only name files ({prompt}); ``save_mask`` plans a mask beside each output."""
+    plan that could write over an input (a photo, the style, or any of ``protected``, e.g. the
+    model) or write two inputs to one file. ``prompts`` and ``invert`` only name files
+    ({prompt}); ``save_mask`` plans a mask beside each output."""
     in_dir, out_dir, style = Path(in_dir), Path(out_dir), Path(style)
     if not in_dir.is_dir():
         raise BatchUsageError(f"{in_dir}: {'is not a folder' if in_dir.exists() else 'folder not found'}")
@@ -162,16 +195,17 @@ def plan_batch(
     in_real, out_real = in_dir.resolve(), out_dir.resolve()
     out_inside_in = out_real != in_real and out_real.is_relative_to(in_real)
     # Files an earlier batch wrote are results, not photos to stylise again.
-    ours = {(out_dir / key).resolve() for key in recorded_outputs(out_dir)}
-    sources: list[Path] = []
-    ignored: list[Path] = []
+    ours = {os.path.realpath(out_dir / key) for key in recorded_outputs(out_dir)}
     try:
-        for path in _walk(in_dir, recursive, out_real if out_inside_in else None):
-            if path.resolve() in ours or (path.parent.resolve() == out_real and is_manifest_file(path)):
-                continue
-            (sources if is_image_path(path) else ignored).append(path)
+        listing = _list_inputs(in_dir, recursive, out_real if out_inside_in else None, include_output_folders)
     except OSError as exc:
         raise BatchUsageError(f"{in_dir}: cannot list the folder ({exc.strerror or exc})") from None
+    sources: list[Path] = []
+    ignored: list[Path] = list(listing.others)
+    for path in listing.regular:
+        if os.path.realpath(path) in ours or (path.parent.resolve() == out_real and is_manifest_file(path)):
+            continue
+        (sources if is_image_path(path) else ignored).append(path)
     sources.sort(key=lambda p: p.relative_to(in_dir).as_posix())
     ignored.sort()
 
@@ -191,29 +225,26 @@ def plan_batch(
             mask=mask,
             mask_key=None if mask is None else mask.relative_to(out_dir).as_posix(),
         ))
-    _refuse_collisions(items, [*sources, *ignored], same_folder=out_real == in_real, name=name)
-    return BatchPlan(in_dir=in_dir, out_dir=out_dir, style=style, items=tuple(items), ignored=tuple(ignored))
+    inputs = [*(("photo", p) for p in sources), *(("file in IN_DIR", p) for p in ignored),
+              ("style image", style), *protected]
+    _refuse_collisions(items, inputs, same_folder=out_real == in_real, name=name)
+    return BatchPlan(in_dir=in_dir, out_dir=out_dir, style=style, items=tuple(items), ignored=tuple(ignored),
+                     output_folders=tuple(sorted(listing.output_folders)))
 
 
-def _refuse_collisions(items: list[BatchItem], inputs: list[Path], same_folder: bool, name: str) -> None:
-    def key(path: Path) -> str:
-        return os.path.normcase(str(path.resolve()))
-
-    input_keys = {key(p): p for p in inputs}
+def _refuse_collisions(items: list[BatchItem], inputs: list[NamedInput], same_folder: bool, name: str) -> None:
+    hint = (
+        f"OUT_DIR is IN_DIR, so --name {name!r} must give names no input has, e.g. '{{stem}}.styled{{ext}}'"
+        if same_folder
+        else "OUT_DIR outside IN_DIR or another --name"
+    )
+    try:
+        refuse_input_targets((path for item in items for path in item.written), inputs, choose=hint)
+    except InputOverwriteError as exc:
+        raise BatchUsageError(str(exc)) from None
     claimed: dict[str, BatchItem] = {}
     for item, written in ((item, path) for item in items for path in item.written):
-        out = key(written)
-        if out in input_keys:
-            hint = (
-                f"OUT_DIR is IN_DIR, so --name {name!r} must give names no input has, "
-                "e.g. '{stem}.styled{ext}'"
-                if same_folder
-                else "choose an OUT_DIR outside IN_DIR or another --name"
-            )
-            raise BatchUsageError(
-                f"{item.source}: its output {written} would overwrite the input "
-                f"{input_keys[out]}; {hint}"
-            )
+        out = os.path.normcase(os.path.realpath(written))
         if out in claimed:
             raise BatchUsageError(
                 f"{claimed[out].source} and {item.source} would both be written to "

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -26,8 +27,10 @@ import torch
 from engine.batch.manifest import ManifestEntry, ManifestWriter, ResumeIndex, Status, read_entries
 from engine.batch.plan import BatchItem, BatchPlan, BatchUsageError
 from engine.devices import is_out_of_memory
+from engine.atomic import DiskFullError
+from engine.batch.lock import output_folder_lock
 from engine.errors import Cancelled, StylerError
-from engine.image_io import LoadedImage, load_image, resize_to_max_side
+from engine.image_io import LoadedImage, load_image
 from engine.masks import save_mask
 from engine.pipeline import Pipeline, RenderOptions, RenderResult, save_result
 from engine.stylizer import Stylizer
@@ -64,6 +67,7 @@ class BatchSummary:
     skipped: int = 0
     seconds: float = 0.0
     cancelled: bool = False  # stopped early; the unfinished inputs have no entry yet
+    stopped: str | None = None  # why the batch could not go on (a full disk), or None
     failures: list[tuple[Path, str]] = field(default_factory=list)
 
     def combine(self, other: "BatchSummary") -> "BatchSummary":
@@ -75,6 +79,7 @@ class BatchSummary:
             skipped=self.skipped + other.skipped,
             seconds=max(self.seconds, other.seconds),
             cancelled=self.cancelled or other.cancelled,
+            stopped=self.stopped or other.stopped,
             failures=self.failures + other.failures,
         )
 
@@ -126,7 +131,7 @@ def batch_settings_hash(plan: BatchPlan, pipeline: Pipeline, options: RenderOpti
 
 
 def _load(item: BatchItem, max_size: int | None) -> LoadedImage:
-    return resize_to_max_side(load_image(item.source), max_size)
+    return load_image(item.source, max_size)
 
 
 def _write(item: BatchItem, result: RenderResult) -> None:
@@ -166,6 +171,7 @@ class _Tally:
         self.render_started: float | None = None  # rate counts from the first render
         self.rendered = 0
         self.to_render = 0
+        self.disk_full: DiskFullError | None = None  # the first one stops the batch
 
     def emit(self, kind: Literal["start", "done"], item: BatchItem, **fields: object) -> None:
         if self.progress is None:
@@ -183,11 +189,20 @@ class _Tally:
 
     def record(self, manifest: ManifestWriter, item: BatchItem, status: Status, settings: str,
                error: str | None = None, seconds: float = 0.0, notes: tuple[str, ...] = ()) -> None:
-        manifest.append(ManifestEntry(
-            input=item.input_key, output=item.output_key, status=status, error=error,
-            seconds=seconds, settings_hash=settings, notes=notes,
-            mask=item.mask_key if status == "ok" else None,
-        ))
+        try:
+            manifest.append(ManifestEntry(
+                input=item.input_key, output=item.output_key, status=status, error=error,
+                seconds=seconds, settings_hash=settings, notes=notes,
+                mask=item.mask_key if status == "ok" else None,
+            ))
+        except DiskFullError as exc:
+            # An output the manifest does not list would be kept as "not ours" by the next
+            # run; without its line it is removed, and the next run renders it again.
+            if status == "ok":
+                for path in item.written:
+                    path.unlink(missing_ok=True)
+            self.disk_full = self.disk_full or exc
+            return
         s = self.summary
         if status == "ok":
             s.ok += 1
@@ -221,24 +236,29 @@ def run_batch(
         _ = pipeline.segmenter  # load CLIPSeg now: a broken install is one error, not one per photo
     pipeline.stylizer.set_style(style.rgb)  # encoded once; every render reuses it
     settings = batch_settings_hash(plan, pipeline, options)
-    resume = ResumeIndex(read_entries(plan.out_dir))
-    _remove_stale_temporaries(plan.items)
-    tally = _Tally(len(plan.items), progress)
-
-    with ManifestWriter(plan.manifest_path) as manifest:
-        todo: list[BatchItem] = []
-        for item in plan.items:
-            reason = None if overwrite else resume.skip_reason(
-                item.input_key, item.output_key, item.destination.exists(), settings
-            )
-            if reason is None:
-                todo.append(item)
-            else:
-                tally.record(manifest, item, "skipped", settings, error=reason)
-        tally.to_render = len(todo)
-        tally.render_started = time.monotonic()
-        _render_all(todo, pipeline, options, manifest, settings, tally, stop, prefetch)
-    tally.summary.cancelled = tally.rendered < len(todo)
+    # A shard's folder lock is held by rank 0 for the whole sharded run.
+    with output_folder_lock(plan.out_dir) if plan.manifest is None else nullcontext():
+        resume = ResumeIndex(read_entries(plan.out_dir))
+        _remove_stale_temporaries(plan.items)
+        tally = _Tally(len(plan.items), progress)
+        with ManifestWriter(plan.manifest_path) as manifest:
+            todo: list[BatchItem] = []
+            for item in plan.items:
+                reason = None if overwrite else resume.skip_reason(
+                    item.input_key, item.output_key, item.destination.exists(), settings
+                )
+                if reason is None:
+                    todo.append(item)
+                else:
+                    tally.record(manifest, item, "skipped", settings, error=reason)
+            tally.to_render = len(todo)
+            tally.render_started = time.monotonic()
+            _render_all(todo, pipeline, options, manifest, settings, tally,
+                        lambda: tally.disk_full is not None or stop(), prefetch)
+    if tally.disk_full is not None:
+        tally.summary.stopped = str(tally.disk_full)
+    else:
+        tally.summary.cancelled = tally.rendered < len(todo)
     tally.summary.seconds = time.monotonic() - tally.started
     return tally.summary
 
@@ -259,6 +279,9 @@ def _render_all(
         item, started, result, future = pending_saves.popleft()
         try:
             future.result()
+        except DiskFullError as exc:
+            tally.disk_full = tally.disk_full or exc  # no entry: the next run renders it
+            return
         except Exception as exc:
             tally.record(manifest, item, "failed", settings, _failure_reason(exc), time.monotonic() - started)
             return
@@ -281,6 +304,9 @@ def _render_all(
                     result = pipeline.render(image, options, cancel=stop)
                 except Cancelled:
                     break  # abandoned mid-image: no output, no entry; the next run redoes it
+                except DiskFullError as exc:  # e.g. a mask temporary: the batch cannot go on
+                    tally.disk_full = tally.disk_full or exc
+                    break
                 except Exception as exc:
                     tally.record(manifest, item, "failed", settings, _failure_reason(exc),
                                  time.monotonic() - started)

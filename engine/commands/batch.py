@@ -1,11 +1,13 @@
 """``styler batch IN_DIR --style STYLE -o OUT_DIR``: stylise a whole folder, resumably.
 
-Exit status: 0 all done, 3 some files failed, 2 usage error, 130 interrupted."""
+Exit status: 0 all done, 3 some files failed or the disk filled up, 2 usage error,
+130 interrupted."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from engine.batch import (
@@ -19,9 +21,11 @@ from engine.batch import (
     plan_batch,
     run_batch,
 )
+from engine.batch.lock import output_folder_lock
 from engine.batch.console import ConsoleProgress, stop_on_signals, summary_line
 from engine.commands.stylize import add_render_options, make_pipeline, render_options
 from engine.errors import StylerError
+from engine.model_store import resolve_style_model
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
@@ -50,19 +54,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="output format; keep = the input's own (default)")
     p.add_argument("--overwrite", action="store_true",
                    help="render everything again, replacing existing outputs")
+    p.add_argument("--include-output-folders", action="store_true",
+                   help="with --recursive, also stylise sub-folders that hold an earlier batch's "
+                   "results (a styler-manifest.jsonl); they are skipped by default")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display or summary")
     add_render_options(p)
     p.set_defaults(run=run)
 
 
-def _plan(args: argparse.Namespace) -> BatchPlan | str:
-    """The plan, or the usage error's text (so rank 0 can hand either to every rank)."""
+def _plan(args: argparse.Namespace, lock_folder: ExitStack | None) -> BatchPlan | str:
+    """The plan, or the usage error's text (so rank 0 can hand either to every rank).
+    ``lock_folder`` (a sharded run's rank 0) takes OUT_DIR's batch lock for the whole run."""
     try:
         options = render_options(args)
-        return plan_batch(
+        model = resolve_style_model(args.model)
+        plan = plan_batch(
             args.in_dir, args.out_dir, args.style, recursive=args.recursive, name=args.name,
             fmt=args.fmt, prompts=options.prompts, invert=options.invert, save_mask=options.save_mask,
+            protected=[("model", model)], include_output_folders=args.include_output_folders,
         )
+        if lock_folder is not None:
+            lock_folder.enter_context(output_folder_lock(plan.out_dir))
+        return plan
     except StylerError as exc:  # all of them are about the command line as given
         return str(exc)
 
@@ -74,21 +87,25 @@ def run(args: argparse.Namespace) -> int:
         return _usage(str(exc))
     shard.join()
     try:
-        return _run(args, shard)
+        with ExitStack() as lock:
+            return _run(args, shard, lock if shard.world_size > 1 and shard.rank == 0 else None)
     finally:
         shard.leave()
 
 
-def _run(args: argparse.Namespace, shard: Shard) -> int:
-    planned = shard.from_rank0(_plan(args) if shard.rank == 0 else None)
+def _run(args: argparse.Namespace, shard: Shard, lock_folder: ExitStack | None) -> int:
+    planned = shard.from_rank0(_plan(args, lock_folder) if shard.rank == 0 else None)
     if isinstance(planned, str):
         return _usage(planned)
     plan = planned.shard(shard.rank, shard.world_size)
     # Only rank 0 talks; the others would draw over its progress bar.
     quiet = args.quiet or shard.rank != 0
     if plan.ignored and not quiet:
-        print(f"styler: ignoring {len(plan.ignored)} file(s) without an image suffix, "
-              f"e.g. {plan.ignored[0]}", file=sys.stderr)
+        print(f"styler: ignoring {len(plan.ignored)} entries that are not image files (other "
+              f"suffixes, pipes, broken links, links to folders), e.g. {plan.ignored[0]}", file=sys.stderr)
+    if plan.output_folders and not quiet:
+        print(f"styler: skipping {len(plan.output_folders)} folder(s) holding an earlier batch's results, "
+              f"e.g. {plan.output_folders[0]} (--include-output-folders stylises them too)", file=sys.stderr)
     args.device = shard.device(args.device)
     pipeline = make_pipeline(args)
     options = render_options(args)
@@ -106,9 +123,13 @@ def _run(args: argparse.Namespace, shard: Shard) -> int:
     for part in shard.gather(summary):
         total = total.combine(part)
     if shard.rank == 0:
+        if total.stopped:
+            print(f"styler: error: {total.stopped}", file=sys.stderr)
         merge_parts(plan.out_dir)
         if not args.quiet:
             print(summary_line(total))
+    if total.stopped:
+        return EXIT_FAILED
     if total.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if total.failed else EXIT_OK

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,8 +100,19 @@ def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu")
                 f"{path}: tensor {name!r} has shape {tuple(tensor.shape)}, expected "
                 f"{tuple(expected[name].shape)}; the file does not match its own header"
             )
+    check_finite(state, path)
     model.load_state_dict(state)
     return model.to(device).eval(), info
+
+
+def check_finite(state: dict[str, torch.Tensor], source: Path) -> None:
+    """Refuse weights holding NaN or infinity: they render a black picture, never a result."""
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise StylerError(
+                f"{source}: tensor {name!r} holds NaN or infinite values; these weights are broken "
+                "(e.g. a training run that diverged): use another model file"
+            )
 
 
 def _open_header(path: Path) -> dict[str, str]:
@@ -152,11 +164,18 @@ def load_pth_state(path: Path) -> dict[str, torch.Tensor]:
         raise StylerError(f"{path}: file not found")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for damaged or hostile files
+    except pickle.UnpicklingError:
+        # torch's own message suggests weights_only=False, i.e. running the file's code: never.
+        raise StylerError(
+            f"{path}: not a plain weights file (it holds Python objects besides tensors, which "
+            "Styler never runs); it was not loaded"
+        ) from None
+    except Exception as exc:  # torch raises many types for damaged files
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StylerError(f"{path}: cannot be read as a weights file ({reason[:200]})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise StylerError(f"{path}: not a state dict of tensors")
+    check_finite(state, path)
     # Weights saved from DataParallel carry a 'module.' prefix; the tensors are the same.
     return {k.removeprefix("module."): v for k, v in state.items()}
 

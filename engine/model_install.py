@@ -44,6 +44,7 @@ from engine.model_store import (
     record_install,
 )
 from engine.paths import models_dir
+from engine.segment import check_clipseg_folder
 from engine.registry import (
     ADAATTN_ZIP,
     TORCHVISION_VGG19,
@@ -57,7 +58,7 @@ from engine.registry import (
 ENCODER_NAME = "vgg19-imagenet"
 # What a CLIPSeg folder may hold that from_pretrained reads; anything else is left behind.
 CLIPSEG_FILES = (
-    "config.json", "preprocessor_config.json", "special_tokens_map.json", "tokenizer_config.json",
+    "config.json", "preprocessor_config.json", "processor_config.json", "special_tokens_map.json", "tokenizer_config.json",
     "tokenizer.json", "vocab.json", "merges.txt", "model.safetensors", "pytorch_model.bin",
 )
 
@@ -267,12 +268,7 @@ def _is_clipseg_folder(path: Path) -> bool:
 
 def _check_clipseg_folder(path: Path) -> list[Path]:
     """The files to keep, after checking the folder is complete and its weights readable."""
-    if not _is_clipseg_folder(path):
-        raise StylerError(f"{path}: config.json is missing or is not a CLIPSeg config (model_type 'clipseg')")
-    if not (path / "preprocessor_config.json").is_file():
-        raise StylerError(f"{path}: preprocessor_config.json is missing; copy the whole CLIPSeg folder")
-    if not ((path / "vocab.json").is_file() and (path / "merges.txt").is_file()) and not (path / "tokenizer.json").is_file():
-        raise StylerError(f"{path}: tokenizer files (vocab.json + merges.txt, or tokenizer.json) are missing")
+    check_clipseg_folder(path)  # the same rule --segmenter applies
     weights = path / "model.safetensors"
     if weights.is_file():
         try:

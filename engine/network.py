@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import get_args
 
 import torch
 import torch.nn.functional as F
@@ -49,9 +50,14 @@ class StyleNetConfig:
     encoder: EncoderKind = "vgg_normalised"
 
     def __post_init__(self) -> None:
+        # Exact types: a model header is untrusted input (3.0 == 3, yet "attn.3.0" is no layer).
+        if any(type(level) is not int for level in self.levels):
+            raise ValueError(f"levels must be whole numbers from {ALL_LEVELS}, got {self.levels}")
         levels = tuple(sorted(set(self.levels)))
         if not levels or any(level not in ALL_LEVELS for level in levels):
             raise ValueError(f"levels must be a subset of {ALL_LEVELS}, got {self.levels}")
+        if self.encoder not in get_args(EncoderKind):
+            raise ValueError(f"encoder must be one of {', '.join(get_args(EncoderKind))}, got {self.encoder!r}")
         if 4 not in levels and 5 not in levels:
             raise ValueError("levels must include 4 or 5: they produce the decoder's input")
         object.__setattr__(self, "levels", levels)
@@ -62,6 +68,8 @@ class StyleNetConfig:
     @classmethod
     def from_json(cls, text: str) -> "StyleNetConfig":
         data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("levels"), list):
+            raise ValueError("config must be an object with a list of levels")
         return cls(levels=tuple(data["levels"]), encoder=data["encoder"])
 
 

@@ -25,9 +25,12 @@ from engine.errors import StylerError
 from engine.image_io import to_uint8
 from engine.stylizer import image_key
 
-_REQUIRED_FILES = {
+# What makes a CLIPSeg folder complete: each part by any one of its alternatives (a "+"
+# joins files needed together). The one rule for `--segmenter` and `styler models import`.
+# Recent transformers save the processor settings as processor_config.json.
+CLIPSEG_PARTS = {
     "weights": ("model.safetensors", "pytorch_model.bin"),
-    "tokenizer": ("tokenizer.json", "vocab.json"),
+    "tokenizer": ("tokenizer.json", "vocab.json+merges.txt"),
     "image processor settings": ("preprocessor_config.json", "processor_config.json"),
 }
 _TEXT_CACHE_SIZE = 64
@@ -56,7 +59,7 @@ class Segmenter:
         folder = Path(folder)
         if not folder.is_dir():
             raise StylerError(f"{folder}: segmenter folder not found (expected a CLIPSeg model folder)")
-        _check_config(folder)
+        check_clipseg_folder(folder)
         target = device if isinstance(device, torch.device) else resolve_device(device)
         bars = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # a "loading weights" bar is noise in a CLI run
@@ -141,24 +144,25 @@ class Segmenter:
         self._image_key = None
 
 
-def _check_config(folder: Path) -> None:
-    """Catch the common wrong folders before transformers' longer messages."""
+def check_clipseg_folder(folder: Path) -> None:
+    """Refuse, with one clear line, anything but a complete CLIPSeg model folder; catches
+    the common wrong folders before transformers' longer messages."""
     config = folder / "config.json"
     if not config.is_file():
         raise StylerError(f"{folder}: no config.json; expected a CLIPSeg model folder")
     try:
         model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, AttributeError) as exc:
         raise StylerError(f"{config}: unreadable ({exc})") from None
     if model_type != "clipseg":
         raise StylerError(f"{folder}: holds a {model_type!r} model, not CLIPSeg; pass a CLIPSeg folder")
     # transformers quietly builds an empty tokenizer when its files are missing, so a partial
     # download would "load" and then match nothing; ask for every part by name instead.
-    for part, alternatives in _REQUIRED_FILES.items():
-        if not any((folder / name).is_file() for name in alternatives):
+    for part, alternatives in CLIPSEG_PARTS.items():
+        if not any(all((folder / name).is_file() for name in option.split("+")) for option in alternatives):
             raise StylerError(
                 f"{folder}: incomplete CLIPSeg folder, no {part} ({' or '.join(alternatives)}); "
-                "download it again with `styler models download clipseg`"
+                "copy the whole folder, or download it again with `styler models download clipseg`"
             )
 
 

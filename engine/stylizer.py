@@ -25,7 +25,13 @@ import torch.nn.functional as F
 from engine.attention import StyleMemory
 from engine.checkpoint import ModelInfo, load_model
 from engine.compose import preserve_color as apply_preserve_color
-from engine.devices import is_out_of_memory, release_cached_memory, resolve_device, resolve_dtype
+from engine.devices import (
+    available_memory,
+    is_out_of_memory,
+    release_cached_memory,
+    resolve_device,
+    resolve_dtype,
+)
 from engine.encoder import STRIDE
 from engine.errors import Cancelled, StylerError
 from engine.network import Features, StyleNet
@@ -45,6 +51,14 @@ _MIN_SIDE = 2 * STRIDE
 LEAN_ATTENTION_CHUNK = 4096
 LEAN_DECODER_TILE = 32
 _DECODER_HALO = 8
+
+
+def encoder_bytes(h: int, w: int, dtype: torch.dtype) -> int:
+    """About the least memory encoding an H×W image takes: the relu1 layers' input and
+    output (64 channels each) plus the kept features of every level (~122 channels at
+    full size in all). The render needs more; this bound only refuses the hopeless."""
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    return (2 * 64 + 122) * h * w * itemsize
 
 
 def image_key(rgb: np.ndarray) -> str:
@@ -68,12 +82,19 @@ def pad_to_stride(image: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
     return F.pad(image, (0, pad_w, 0, pad_h), mode=mode), (h, w)
 
 
+def longer_side_size(h: int, w: int, size: int | None) -> tuple[int, int]:
+    """(H, W) scaled so the longer side is ``size`` (unchanged for None or 0)."""
+    if not size or max(h, w) == size:
+        return h, w
+    scale = size / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
 def resize_longer_side(image: torch.Tensor, size: int | None) -> torch.Tensor:
     h, w = image.shape[-2:]
-    if not size or max(h, w) == size:
+    new = longer_side_size(h, w, size)
+    if new == (h, w):
         return image
-    scale = size / max(h, w)
-    new = (max(1, round(h * scale)), max(1, round(w * scale)))
     return F.interpolate(image, size=new, mode="bilinear", antialias=True, align_corners=False)
 
 
@@ -139,6 +160,7 @@ class Stylizer:
             return
         self._content = None
         self._attended = self._decoded = None
+        self.check_memory(*rgb.shape[:2], "the photo", "--max-size")
         image, size = pad_to_stride(self._to_tensor(rgb))
         features = self.guarded(lambda: self._features(image))
         self._content = _Content(key=key, rgb=rgb, size=size, features=features)
@@ -150,7 +172,12 @@ class Stylizer:
         if key in self._memories:
             self._memories.move_to_end(key)
             return key
+        self.check_memory(*longer_side_size(*rgb.shape[:2], self.style_size), "the style image", "--style-size")
         image = resize_longer_side(self._to_tensor(rgb), self.style_size)
+        if min(image.shape[-2:]) < _MIN_SIDE:
+            # Too thin for the encoder's reflection padding (e.g. 3×5000): padded out like
+            # a tiny content image; an ordinary style is left exactly as it is.
+            image, _ = pad_to_stride(image)
         limits = RELEASE_MAX_STYLE_POSITIONS if self.subsample_style else None
         memories = self.guarded(
             lambda: self.model.style_memories(self._features(image), limits, self.seed)
@@ -173,6 +200,16 @@ class Stylizer:
         if self._style_key is None:
             raise StylerError("no style image set")
         return self._content.features, self._content.size, self._memories[self._style_key]
+
+    def check_memory(self, h: int, w: int, what: str, option: str) -> None:
+        """Refuse, before allocating, an image the encoder could not hold in memory here."""
+        needed = encoder_bytes(h, w, self.dtype)
+        available = available_memory(self.device)
+        if available is not None and needed > available:
+            raise StylerError(
+                f"{what} at {w}×{h} needs about {needed / 2**30:.1f} GB of memory, "
+                f"{self.device} has {available / 2**30:.1f} GB available; use a smaller {option}"
+            )
 
     def clear_caches(self) -> None:
         self._memories.clear()

@@ -32,7 +32,8 @@ from engine.batch.lock import output_folder_lock
 from engine.errors import Cancelled, StylerError
 from engine.image_io import LoadedImage, load_image
 from engine.masks import save_mask
-from engine.pipeline import Pipeline, RenderOptions, RenderResult, save_result
+from engine.options import RenderOptions
+from engine.pipeline import Pipeline, RenderResult, save_result
 from engine.stylizer import Stylizer
 
 DEFAULT_PREFETCH = 2

@@ -25,7 +25,7 @@ from engine.batch.lock import output_folder_lock
 from engine.batch.console import ConsoleProgress, stop_on_signals, summary_line
 from engine.commands.stylize import add_render_options, make_pipeline, render_options
 from engine.errors import StylerError
-from engine.model_store import resolve_style_model
+from engine.models.store import resolve_style_model
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
 

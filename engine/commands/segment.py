@@ -12,8 +12,9 @@ from engine.commands.stylize import add_prompt_options
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image
 from engine.masks import save_mask
-from engine.model_store import resolve_segmenter
-from engine.pipeline import RenderOptions, region_mask_for
+from engine.models.store import resolve_segmenter
+from engine.options import RenderOptions
+from engine.pipeline import region_mask_for
 from engine.segment import load_segmenter
 from engine.targets import refuse_input_targets
 

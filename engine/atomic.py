@@ -48,7 +48,7 @@ def disk_full_error(path: Path, needed: int | None = None) -> DiskFullError:
 
 def write_atomically(
     path: Path,
-    write: Callable[[str], None],
+    write: Callable[[str], object],
     verify: Callable[[str], None] | None = None,
     size_hint: int | None = None,
 ) -> None:

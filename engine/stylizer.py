@@ -160,7 +160,7 @@ class Stylizer:
             return
         self._content = None
         self._attended = self._decoded = None
-        self.check_memory(*rgb.shape[:2], "the photo", "--max-size")
+        self.check_memory(rgb.shape[0], rgb.shape[1], "the photo", "--max-size")
         image, size = pad_to_stride(self._to_tensor(rgb))
         features = self.guarded(lambda: self._features(image))
         self._content = _Content(key=key, rgb=rgb, size=size, features=features)
@@ -172,7 +172,8 @@ class Stylizer:
         if key in self._memories:
             self._memories.move_to_end(key)
             return key
-        self.check_memory(*longer_side_size(*rgb.shape[:2], self.style_size), "the style image", "--style-size")
+        style_h, style_w = longer_side_size(rgb.shape[0], rgb.shape[1], self.style_size)
+        self.check_memory(style_h, style_w, "the style image", "--style-size")
         image = resize_longer_side(self._to_tensor(rgb), self.style_size)
         if min(image.shape[-2:]) < _MIN_SIDE:
             # Too thin for the encoder's reflection padding (e.g. 3×5000): padded out like

@@ -139,11 +139,18 @@ def test_a_clipseg_folder_saved_by_transformers_is_accepted_by_import_and_segmen
     assert "no image processor settings" in import_err and "no image processor settings" in segment_err
 
 
-@pytest.mark.parametrize("delay", [0.1, 0.3])  # while Python and torch import (over a second)
-def test_ctrl_c_while_torch_loads_exits_130_quietly(tmp_path, delay):
+def _torch_is_loading(pid: int) -> bool:
+    try:
+        return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def test_ctrl_c_while_torch_loads_exits_130_quietly(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "styler_app", "stylize", "x.jpg", "--style", "y.jpg"],
                             cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ})
-    time.sleep(delay)
+    while not _torch_is_loading(proc.pid) and proc.poll() is None:
+        time.sleep(0.005)  # signal once torch's libraries are being mapped, i.e. mid-import
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=60)[1]
     assert proc.returncode == 130, err

@@ -59,6 +59,7 @@ def test_stylize_mask_output_never_lands_on_the_style(tmp_path, model_path, file
 def test_batch_refuses_an_output_landing_on_the_style(tmp_path, model_path):
     in_dir, out_dir = tmp_path / "in", tmp_path / "out"
     in_dir.mkdir()
+    out_dir.mkdir()
     random_photo(in_dir / "bear.jpg", (32, 32), seed=3)
     style = random_photo(out_dir / "bear.jpg", (32, 32), seed=4)  # the style sits in OUT_DIR
     before = _digest(style)

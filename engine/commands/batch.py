@@ -97,6 +97,7 @@ def _run(args: argparse.Namespace, shard: Shard, lock_folder: ExitStack | None) 
     planned = shard.from_rank0(_plan(args, lock_folder) if shard.rank == 0 else None)
     if isinstance(planned, str):
         return _usage(planned)
+    assert isinstance(planned, BatchPlan)  # rank 0 sends a plan or a message
     plan = planned.shard(shard.rank, shard.world_size)
     # Only rank 0 talks; the others would draw over its progress bar.
     quiet = args.quiet or shard.rank != 0

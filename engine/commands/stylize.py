@@ -21,7 +21,8 @@ from engine.commands._option_types import (
 )
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image
-from engine.masks import mask_path_for
+from engine.masks import load_mask
+from engine.naming import mask_path_for
 from engine.models.store import resolve_segmenter, resolve_style_model
 from engine.options import RenderOptions
 from engine.pipeline import Pipeline
@@ -45,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default: <stem>.styled.<ext> next to each input)",
     )
     add_render_options(p)
+    p.add_argument("--mask", type=Path, metavar="FILE",
+                   help="stylise what this image paints white (a mask made elsewhere, e.g. by --save-mask; "
+                   "the photo's size or aspect ratio), instead of --prompt")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(run=run)
 
@@ -115,9 +119,10 @@ def make_stylizer(args: argparse.Namespace, model_path: Path | None = None) -> S
 
 
 def rendering_inputs(args: argparse.Namespace, model_path: Path) -> list[NamedInput]:
-    """The files a render reads, none of which may be written: style and model (the
-    content photos are added by the caller, who knows how it lists them)."""
-    return [("style image", args.style), ("model", model_path)]
+    """The files a render reads besides the photos, none of which may be written: the
+    style, the model and a --mask file."""
+    mask = getattr(args, "mask", None)
+    return [("style image", args.style), ("model", model_path), *([("mask", mask)] if mask else [])]
 
 
 def output_paths(inputs: list[Path], output: Path | None, others: Sequence[NamedInput] = ()) -> list[Path]:
@@ -172,6 +177,8 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
 def run(args: argparse.Namespace) -> int:
     inputs: list[Path] = args.content
     options = render_options(args)
+    if args.mask is not None and (options.uses_region or options.invert):
+        raise StylerError("--mask replaces --prompt, --negative and --invert: give one or the other")
     model_path = resolve_style_model(args.model)
     protected = rendering_inputs(args, model_path)
     outputs = output_paths(inputs, args.output, protected)
@@ -184,14 +191,15 @@ def run(args: argparse.Namespace) -> int:
         if existing:
             raise StylerError(f"{existing[0]}: already exists; pass --overwrite to replace it")
     style = load_image(args.style)
+    mask = load_mask(args.mask) if args.mask is not None else None
     pipeline = make_pipeline(args, model_path)
     if options.uses_region:
-        _ = pipeline.segmenter  # load CLIPSeg now: a broken folder is one error, not one per photo
-    pipeline.stylizer.set_style(style.rgb)
+        pipeline.load_segmenter()  # now: a broken folder is one error, not one per photo
+    pipeline.set_style(style)
     failures = 0
     for src, dst in zip(inputs, outputs):
         try:
-            result = pipeline.render_file(src, dst, options)
+            result = pipeline.render_file(src, dst, options, mask=mask)
         except StylerError as exc:
             if len(inputs) == 1:
                 raise

@@ -19,6 +19,13 @@ _SLUG_LIMIT = 60
 _NAME_MAX_BYTES = 255
 
 
+def check_file_name(path: Path) -> None:
+    """Refuse an output whose file name no file system accepts, before any work."""
+    size = len(os.fsencode(path.name))
+    if size > _NAME_MAX_BYTES:
+        raise StylerError(f"{path.name[:40]}…: a file name of {size} bytes; file systems allow {_NAME_MAX_BYTES}")
+
+
 class NameTemplateError(StylerError):
     """A name template that cannot name files (unknown field, bad syntax, a path)."""
 

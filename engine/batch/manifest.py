@@ -156,7 +156,7 @@ def _read_file(path: Path) -> list[ManifestEntry]:
     try:
         with open(path, encoding="utf-8", errors="replace", newline="\n") as f:
             lines = [line for line in f if line.endswith("\n") and line.strip()]
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no manifest yet (or no folder to hold one)
         return []
     return [e for e in (ManifestEntry.from_json(line) for line in lines) if e]
 

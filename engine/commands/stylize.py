@@ -22,7 +22,7 @@ from engine.commands._option_types import (
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image
 from engine.masks import load_mask
-from engine.naming import mask_path_for
+from engine.naming import check_file_name, mask_path_for
 from engine.models.store import resolve_segmenter, resolve_style_model
 from engine.options import RenderOptions
 from engine.pipeline import Pipeline
@@ -128,6 +128,8 @@ def rendering_inputs(args: argparse.Namespace, model_path: Path) -> list[NamedIn
 def output_paths(inputs: list[Path], output: Path | None, others: Sequence[NamedInput] = ()) -> list[Path]:
     """Where each input's result goes; refuses any plan that would write over an input
     (a content photo or one of ``others``) or in a format Styler cannot write, before any work."""
+    if output is not None:
+        check_file_name(output)  # before stat-ing it: a name that long is an OS error
     if output is None:
         paths = [p.with_name(f"{p.stem}.styled{p.suffix}") for p in inputs]
     elif len(inputs) == 1 and not output.is_dir() and output.suffix:
@@ -140,6 +142,7 @@ def output_paths(inputs: list[Path], output: Path | None, others: Sequence[Named
             raise StylerError(f"{output}: two inputs have the same file name; stylise them separately")
     for path in paths:
         format_for(path)  # e.g. an animated GIF's default output: refused now, not after rendering
+        check_file_name(path)
     refuse_input_targets(paths, [*(("content image", p) for p in inputs), *others])
     return paths
 

@@ -101,7 +101,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = train(config_from_args(args), resume=args.resume)
+    config = config_from_args(args)
+    try:
+        Path(config.run_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. a file where a folder should be, a read-only disk
+        raise StylerError(f"{config.run_dir}: cannot create the run folder ({exc.strerror or exc})") from None
+    result = train(config, resume=args.resume)
     state = "stopped" if result.stopped else "finished"
     print(f"{state} at step {result.step}: {result.model_path} (use it with `styler stylize --model`)")
     return 0

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.image_io import IMAGE_SUFFIXES, is_image_path
+from styler_app.dialogs.about import show_about
 from styler_app.dialogs.first_run import FirstRunDialog, MissingModel
 from styler_app.dialogs.settings_dialog import SettingsDialog
 from styler_app.dialogs.system_info import SystemInfoDialog, format_environment
@@ -33,7 +34,7 @@ from styler_app.images import mask_to_qimage, qimage_to_mask
 from styler_app.jobs import BatchJob, PreviewJob, SaveJob, SaveSelectionJob
 from styler_app.logs import log_folder
 from styler_app.mask_edits import MaskEdits
-from styler_app.resources import sample_styles
+from engine.resources import sample_styles
 from styler_app.session import EngineConfig, EngineSession, PreviewResult, RenderRequest
 from styler_app.settings import AppSettings
 from styler_app.widgets.browser import BrowserPane
@@ -254,6 +255,7 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&Models…", self.show_first_run)
         self._action(help_menu, "&System info…", self.system_info_dialog)
         self._action(help_menu, "Open &log folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_folder()))))
+        self._action(help_menu, "&About Styler", lambda: show_about(self))
         self._refresh_recent()
 
     def _build_status_bar(self) -> None:
@@ -286,6 +288,14 @@ class MainWindow(QMainWindow):
 
     def open_folder(self, folder: Path) -> None:
         self.browser.open_folder(folder)
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """Photos and folders named at start-up (``styler photo.jpg``, *Open with Styler*):
+        a folder is opened like File ▸ Open folder, photos are added and the first shown."""
+        folders = [p for p in paths if p.is_dir()]
+        if folders:
+            self.open_folder(folders[0])
+        self.browser.add_dropped([p for p in paths if p not in folders[:1]])
 
     def _folder_opened(self, folder: str) -> None:
         self.settings.add_recent_folder(folder)

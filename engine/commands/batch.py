@@ -20,7 +20,7 @@ from engine.batch import (
     run_batch,
 )
 from engine.batch.console import ConsoleProgress, stop_on_signals, summary_line
-from engine.commands.stylize import add_render_options, make_pipeline, render_options
+from engine.commands.stylize import STYLE_HELP, add_render_options, make_pipeline, render_options, style_path
 from engine.errors import StylerError
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("in_dir", type=Path, metavar="IN_DIR", help="folder of photos")
-    p.add_argument("--style", required=True, type=Path, help="the style image (a painting)")
+    p.add_argument("--style", required=True, type=style_path, help=STYLE_HELP)
     p.add_argument("--model", help="model file or installed model name (default: the default model)")
     p.add_argument("-o", "--output", dest="out_dir", required=True, type=Path, metavar="OUT_DIR",
                    help="folder for the results (created if missing)")

@@ -12,9 +12,9 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 
+from engine.resources import sample_styles
 from styler_app.dialogs.settings_dialog import SettingsDialog
 from styler_app.main_window import output_name, selection_destinations
-from styler_app.resources import sample_styles
 from styler_app.settings import AppSettings
 from tests.conftest import random_photo
 

@@ -24,11 +24,16 @@ if [ ! -f "$venv/.installed" ]; then
   # torch first, from the flavour's source; the project's own requirements then find it satisfied.
   # shellcheck disable=SC2086  # TORCH_PIP_ARGS is a list of pip arguments
   "$venv/bin/python" -m pip install -q ${TORCH_PIP_ARGS:-$default_torch}
-  "$venv/bin/python" -m pip install -q "$root[package]"
+  # The project's requirements, not the project: PyInstaller takes Styler's own code from
+  # this checkout (pathex in styler.spec), so the bundle always carries the current source.
+  "$venv/bin/python" - "$root/pyproject.toml" > "$venv/requirements.txt" <<'PY'
+import sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["package"]))
+PY
+  "$venv/bin/python" -m pip install -q -r "$venv/requirements.txt"
   touch "$venv/.installed"
 fi
-# The project itself is re-installed each build so the bundle carries the current source.
-"$venv/bin/python" -m pip install -q --no-deps --force-reinstall "$root"
 
 cd "$root"
 "$venv/bin/pyinstaller" --noconfirm --clean \

@@ -16,7 +16,8 @@ make_icons = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_icons)
 
 
-def test_committed_icons_match_a_fresh_render_of_the_svg(tmp_path: Path) -> None:
+def test_committed_icons_match_a_fresh_render_of_the_svg(qapp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # qapp first: a QGuiApplication made by the renderer would break later widget tests.
     assert make_icons.PNG_SIZES == ICON_SIZES
     make_icons.render_all(icon_svg(), tmp_path / "png", tmp_path / "styler.ico", tmp_path / "styler.icns")
     for size in ICON_SIZES:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench screenshot clean
+.PHONY: setup run test bench screenshot clean install-desktop uninstall-desktop app
 
 setup: $(STAMP)
 
@@ -23,8 +23,19 @@ run: setup
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
+# Styler in the Linux application menu and in "Open with" for images (~/.local/share).
+install-desktop: setup
+	$(BIN)/styler desktop install
+
+uninstall-desktop: setup
+	$(BIN)/styler desktop uninstall
+
+# The one-folder app (PyInstaller), CPU flavour; packaging/README.md has the CUDA one.
+app:
+	packaging/build_app.sh cpu
+
 bench: setup
 	$(BIN)/python bench/stylize_bench.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

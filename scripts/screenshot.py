@@ -132,7 +132,7 @@ def main() -> int:
         use_dark_palette(app)
 
     from styler_app.main_window import MainWindow
-    from styler_app.resources import sample_styles
+    from engine.resources import sample_styles
     from styler_app.session import EngineConfig, EngineSession
     from styler_app.settings import AppSettings
 

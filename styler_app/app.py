@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from types import TracebackType
 
 log = logging.getLogger("styler_app")
@@ -18,14 +19,16 @@ def _report_unexpected(kind: type[BaseException], error: BaseException, trace: T
         QMessageBox.warning(None, "Styler", f"Something went wrong: {error}\n\nDetails are in the log file (Help ▸ Open log folder).")
 
 
-def run_gui() -> int:
+def run_gui(open_paths: list[Path] | None = None) -> int:
+    """Show the window (with ``open_paths`` in it: photos or folders) and run Qt's loop."""
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
 
+    from engine import __version__
+    from engine.resources import APP_ID, ICON_SIZES, icon_png
     from styler_app.logs import setup_logging
     from styler_app.main_window import MainWindow
-    from styler_app.resources import app_icon_path
     from styler_app.settings import APPLICATION, ORGANIZATION
 
     # Qt 6 scales by the screen's device-pixel ratio; pass fractional factors (150 %) through.
@@ -33,15 +36,20 @@ def run_gui() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    app.setDesktopFileName("styler")
-    if app_icon_path().exists():
-        app.setWindowIcon(QIcon(str(app_icon_path())))
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)  # Wayland matches the window to the installed desktop entry
+    icon = QIcon()
+    for size in ICON_SIZES:  # every rendered size: crisp in the title bar and the task switcher
+        icon.addFile(str(icon_png(size)))
+    app.setWindowIcon(icon)
     log_file = setup_logging()
     log.info("Styler starting; log at %s", log_file)
     sys.excepthook = _report_unexpected
 
     window = MainWindow()
     window.show()
+    if open_paths:
+        window.open_paths(open_paths)
     # The engine thread (and torch with it) starts once the window is on screen.
     QTimer.singleShot(0, window.start)
     return app.exec()

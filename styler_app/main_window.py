@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent,
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from engine.image_io import is_image_path
+from engine.resources import sample_styles
 from styler_app.bottom_docks import BottomDocks
 from styler_app.choices import Choices
 from styler_app.dialogs.settings_dialog import SettingsDialog
@@ -29,7 +30,6 @@ from styler_app.model_setup import ModelSetup
 from styler_app.preview_controller import PreviewController
 from styler_app.render_settings import RenderSettings
 from styler_app.requests import PreviewResult
-from styler_app.resources import sample_styles
 from styler_app.saving import IMAGE_FILTER, Saving
 from styler_app.session import EngineConfig, EngineSession
 from styler_app.settings import AppSettings
@@ -159,6 +159,14 @@ class MainWindow(QMainWindow):
 
     def open_folder(self, folder: Path) -> None:
         self.browser.open_folder(folder)
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """Photos and folders named at start-up (``styler photo.jpg``, *Open with Styler*):
+        a folder is opened like File ▸ Open folder, photos are added and the first shown."""
+        folders = [p for p in paths if p.is_dir()]
+        if folders:
+            self.open_folder(folders[0])
+        self.browser.add_dropped([p for p in paths if p not in folders[:1]])
 
     def _folder_opened(self, folder: str) -> None:
         self.settings.add_recent_folder(folder)

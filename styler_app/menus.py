@@ -9,6 +9,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from styler_app.dialogs.about import show_about
 from styler_app.logs import log_folder
 
 if TYPE_CHECKING:
@@ -77,3 +78,4 @@ def build_menus(window: MainWindow) -> None:
     add_action(window, help_menu, "&Models…", window.models.show_dialog)
     add_action(window, help_menu, "&System info…", window.system_info_dialog)
     add_action(window, help_menu, "Open &log folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_folder()))))
+    add_action(window, help_menu, "&About Styler", lambda: show_about(window))

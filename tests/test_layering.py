@@ -37,3 +37,15 @@ def test_headless_commands_load_no_qt_at_run_time():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_command_line_start_up_leaves_training_and_segmenter_libraries_unloaded():
+    """torchvision (training only) and transformers (CLIPSeg only) load when used: every
+    `styler` call stays quick, and an app bundle without them still runs everything else."""
+    code = (
+        "import sys, engine.cli\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('torchvision', 'transformers')]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -23,7 +23,7 @@ from engine.batch import (
 )
 from engine.batch.lock import output_folder_lock
 from engine.batch.console import ConsoleProgress, stop_on_signals, summary_line
-from engine.commands.stylize import add_render_options, make_pipeline, render_options
+from engine.commands.stylize import STYLE_HELP, add_render_options, make_pipeline, render_options, style_path
 from engine.errors import StylerError
 from engine.models.store import resolve_style_model
 
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("in_dir", type=Path, metavar="IN_DIR", help="folder of photos")
-    p.add_argument("--style", required=True, type=Path, help="the style image (a painting)")
+    p.add_argument("--style", required=True, type=style_path, help=STYLE_HELP)
     p.add_argument("--model", help="model file or installed model name (default: the default model)")
     p.add_argument("-o", "--output", dest="out_dir", required=True, type=Path, metavar="OUT_DIR",
                    help="folder for the results (created if missing)")

@@ -26,6 +26,7 @@ from engine.naming import check_file_name, mask_path_for
 from engine.models.store import resolve_segmenter, resolve_style_model
 from engine.options import RenderOptions
 from engine.pipeline import Pipeline
+from engine.resources import sample_style
 from engine.segment import load_segmenter
 from engine.stylizer import DEFAULT_STYLE_SIZE, Stylizer
 from engine.targets import NamedInput, refuse_input_targets
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Repaint CONTENT images in the style of STYLE with AdaAttN.",
     )
     p.add_argument("content", nargs="+", type=Path, metavar="CONTENT", help="photo(s) to stylise")
-    p.add_argument("--style", required=True, type=Path, help="the style image (a painting)")
+    p.add_argument("--style", required=True, type=style_path, help=STYLE_HELP)
     p.add_argument("--model", help="model file or installed model name (default: the default model)")
     p.add_argument(
         "-o", "--output", type=Path,
@@ -103,6 +104,15 @@ def add_prompt_options(g: argparse._ActionsContainer) -> None:
                    help="do not snap the mask's edges to the photo's edges")
     g.add_argument("--segmenter", metavar="PATH",
                    help="local CLIPSeg model folder (default: the installed one)")
+
+
+STYLE_HELP = "the style image (a painting), or a sample style's name (see `styler styles`)"
+
+
+def style_path(text: str) -> Path:
+    """``--style``: an image file, or the name of a sample style when no such file exists."""
+    path = Path(text)
+    return path if path.exists() else (sample_style(text) or path)
 
 
 def make_stylizer(args: argparse.Namespace, model_path: Path | None = None) -> Stylizer:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision.transforms.functional as TF
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Sampler
 
@@ -101,6 +100,8 @@ class PairStream(Dataset):
         span = self.load_size - self.crop_size + 1
         top, left = (int(v) for v in torch.randint(span, (2,), generator=gen))
         flip = bool(torch.rand((), generator=gen) < 0.5)
+        import torchvision.transforms.functional as TF  # here: only training needs torchvision
+
         for offset in range(len(paths)):
             path = paths[(index + offset) % len(paths)]
             try:
@@ -189,6 +190,8 @@ class SkipLog:
 def fixed_images(paths: list[Path], count: int, size: int) -> torch.Tensor:
     """The first ``count`` readable images, resized and centre-cropped to size×size:
     a fixed set for sample grids. -> (N, 3, size, size)"""
+    import torchvision.transforms.functional as TF  # here: only training needs torchvision
+
     images = []
     for path in paths:
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torchvision.utils import make_grid
 
 from engine.image_io import save_image
 from engine.network import StyleNet
@@ -30,6 +29,8 @@ def stylize_pairs(net: StyleNet, content: torch.Tensor, style: torch.Tensor) -> 
 
 def grid_image(cells: torch.Tensor, content: torch.Tensor, style: torch.Tensor, padding: int = 2) -> torch.Tensor:
     """cells (Nc, Ns, 3, S, S) -> one (3, H, W) image with the style row and content column."""
+    from torchvision.utils import make_grid  # here: only training needs torchvision
+
     n_content, n_style = cells.shape[:2]
     blank = torch.ones_like(content[0])
     tiles = [blank, *style]

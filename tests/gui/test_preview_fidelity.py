@@ -19,7 +19,7 @@ from engine.pipeline import Pipeline, RenderResult
 from engine.segment import Segmenter
 from engine.stylizer import Stylizer
 from styler_app.main_window import MainWindow
-from styler_app.resources import sample_styles
+from engine.resources import sample_styles
 from styler_app.session import EngineConfig, EngineSession
 from styler_app.settings import AppSettings
 from tests.tiny_clipseg import write_tiny_clipseg

@@ -12,11 +12,11 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 
-from styler_app.dialogs.settings_dialog import SettingsDialog
 from engine.naming import output_name
 from engine.options import RenderOptions
+from engine.resources import sample_styles
+from styler_app.dialogs.settings_dialog import SettingsDialog
 from styler_app.saving import selection_destinations
-from styler_app.resources import sample_styles
 from styler_app.settings import AppSettings
 from tests.conftest import random_photo
 

@@ -1,10 +1,10 @@
-"""Regenerate the sample styles in ``resources/styles/``: procedural "paintings".
+"""Regenerate the sample styles in ``engine/resources/styles/``: procedural "paintings".
 
 There is no network here to fetch public-domain paintings, so the samples are drawn:
 brush strokes following a flow field, swirls, a stained-glass mosaic, cubist shards and
 pointillist dots. Each is deterministic (fixed seed) and saved as a palette PNG (small).
 
-    python resources/make_styles.py
+    python scripts/make_styles.py
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 SIZE = 512
-OUT = Path(__file__).resolve().parent / "styles"
+OUT = Path(__file__).resolve().parent.parent / "engine" / "resources" / "styles"
 
 PALETTES = {
     "sunset": [(38, 20, 71), (142, 45, 86), (232, 93, 74), (248, 180, 90), (253, 236, 166)],
@@ -123,21 +123,7 @@ STYLES = {
 }
 
 
-def app_icon(size: int = 128) -> Image.Image:
-    """The window icon: a rounded tile cut from the ember swirl, with a white brush dab."""
-    art = STYLES["swirl-ember"]().resize((size, size), Image.Resampling.LANCZOS).convert("RGBA")
-    mask = Image.new("L", (size, size), 0)
-    ImageDraw.Draw(mask).rounded_rectangle((0, 0, size - 1, size - 1), radius=size // 5, fill=255)
-    art.putalpha(mask)
-    ImageDraw.Draw(art).ellipse((size * 0.58, size * 0.58, size * 0.86, size * 0.86), fill=(255, 255, 255, 235))
-    return art
-
-
 def main() -> None:
-    icon = OUT.parent / "icons" / "styler.png"
-    icon.parent.mkdir(parents=True, exist_ok=True)
-    app_icon().save(icon, optimize=True)
-    print(icon)
     OUT.mkdir(parents=True, exist_ok=True)
     for name, make in STYLES.items():
         image = make().quantize(colors=96, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)

@@ -17,7 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.attention import AdaAttN, StyleMemory, normalize
+from engine.attention import (
+    POOLED_MAX_POSITIONS,
+    RELEASE_MAX_POSITIONS,
+    AdaAttN,
+    StyleMemory,
+    StyleReduction,
+    normalize,
+)
 from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
 
 ALL_LEVELS = (3, 4, 5)
@@ -132,12 +139,13 @@ class StyleNet(nn.Module):
         return out
 
     def style_memories(
-        self, style: Features, max_positions: dict[int, int] | None = None, seed: int | None = None
+        self, style: Features, reduction: StyleReduction = "exact", seed: int | None = None
     ) -> dict[int, StyleMemory]:
-        limits = max_positions or {}
+        """Per level, the style's K and [V, V⊙V]; ``reduction`` see engine.attention."""
+        limits = RELEASE_MAX_POSITIONS if reduction == "release" else POOLED_MAX_POSITIONS
         return {
             level: self.attn[str(level)].style_memory(
-                style.feature[level], style.key[level], limits.get(level), seed
+                style.feature[level], style.key[level], reduction, limits[level], seed
             )
             for level in self.levels
         }

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.attention import StyleMemory
+from engine.attention import STYLE_REDUCTIONS, StyleMemory, StyleReduction
 from engine.checkpoint import ModelInfo, load_model
 from engine.compose import preserve_color as apply_preserve_color
 from engine.devices import is_out_of_memory, release_cached_memory, resolve_device, resolve_dtype
@@ -33,9 +33,6 @@ from engine.network import Features, StyleNet
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]
 
-# The release subsamples style positions above these counts (its ``max_sample``); exact
-# attention makes that unnecessary, so it is only used when asked for.
-RELEASE_MAX_STYLE_POSITIONS = {3: 64 * 64, 4: 256 * 256, 5: 256 * 256}
 DEFAULT_STYLE_SIZE = 512
 # Smallest padded side: relu5_1 must have at least 2×2 positions for an unbiased variance.
 _MIN_SIDE = 2 * STRIDE
@@ -95,6 +92,7 @@ class Stylizer:
         device: str = "auto",
         precision: str = "auto",
         style_size: int | None = DEFAULT_STYLE_SIZE,
+        style_attention: StyleReduction = "pooled",
         subsample_style: bool = False,
         seed: int | None = None,
         style_cache_size: int = 4,
@@ -108,7 +106,12 @@ class Stylizer:
         self.model = model.to(self.device, self.dtype, memory_format=self._memory_format).eval()
         self.info = info
         self.style_size = style_size
-        self.subsample_style = subsample_style
+        # ``subsample_style`` is the older spelling of style_attention="release".
+        self.style_attention: StyleReduction = "release" if subsample_style else style_attention
+        if self.style_attention not in STYLE_REDUCTIONS:
+            raise StylerError(
+                f"unknown style attention {style_attention!r}; expected one of {', '.join(STYLE_REDUCTIONS)}"
+            )
         self.seed = seed
         self.lean = False  # switched on for good after an out-of-memory error
         self._style_cache_size = style_cache_size
@@ -151,9 +154,8 @@ class Stylizer:
             self._memories.move_to_end(key)
             return key
         image = resize_longer_side(self._to_tensor(rgb), self.style_size)
-        limits = RELEASE_MAX_STYLE_POSITIONS if self.subsample_style else None
         memories = self.guarded(
-            lambda: self.model.style_memories(self._features(image), limits, self.seed)
+            lambda: self.model.style_memories(self._features(image), self.style_attention, self.seed)
         )
         self._memories[key] = memories
         while len(self._memories) > self._style_cache_size:

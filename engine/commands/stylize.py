@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from engine.attention import STYLE_REDUCTIONS
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image
 from engine.masks import mask_path_for
@@ -48,8 +49,11 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                    help="compute precision (default auto = fp32)")
-    p.add_argument("--subsample-style", action="store_true",
-                   help="subsample style positions like the released code (faster, approximate)")
+    p.add_argument("--style-attention", choices=STYLE_REDUCTIONS, default="pooled",
+                   help="pooled (default): above 4096 style positions a level attends to 2×2 or "
+                   "larger cells of the style, deterministic and close to exact; exact: every "
+                   "position (slower at large style sizes); release: the released code's random "
+                   "subset (--seed picks it; the authors used 6666)")
     p.add_argument("--seed", type=int, default=None, help="seed for anything random")
     add_region_options(p)
 
@@ -118,7 +122,7 @@ def make_stylizer(args: argparse.Namespace) -> Stylizer:
         device=args.device,
         precision=args.precision,
         style_size=args.style_size or None,
-        subsample_style=args.subsample_style,
+        style_attention=args.style_attention,
         seed=args.seed,
     )
 

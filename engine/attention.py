@@ -12,22 +12,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.options import StyleReduction
+
 NORM_EPS = 1e-5
 
-# How each level attends to the style:
-#   "pooled"  (default) above POOLED_MAX_POSITIONS style positions, square cells of the
-#             style map are pooled: their mean key, and the mean of V and of V⊙V, so each
-#             cell's value spread stays in the attention's variance. Deterministic.
-#   "exact"   every style position.
-#   "release" the released code's seeded random subset (RELEASE_MAX_POSITIONS).
-StyleReduction = Literal["pooled", "exact", "release"]
-STYLE_REDUCTIONS: tuple[str, ...] = ("pooled", "exact", "release")
+# Style positions per level above which "pooled" and "release" (engine.options) reduce them.
 POOLED_MAX_POSITIONS = {3: 64 * 64, 4: 64 * 64, 5: 64 * 64}
 RELEASE_MAX_POSITIONS = {3: 64 * 64, 4: 256 * 256, 5: 256 * 256}
 

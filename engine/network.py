@@ -22,9 +22,9 @@ from engine.attention import (
     RELEASE_MAX_POSITIONS,
     AdaAttN,
     StyleMemory,
-    StyleReduction,
     normalize,
 )
+from engine.options import StyleReduction
 from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
 
 ALL_LEVELS = (3, 4, 5)
@@ -83,15 +83,15 @@ class Decoder(nn.Module):
     def __init__(self, level3_skip: bool = True) -> None:
         super().__init__()
         self.level3_skip = level3_skip
-        self.head = nn.Sequential(*_conv3x3(512, 256), nn.ReLU(), nn.Upsample(scale_factor=2))
+        self.head = nn.Sequential(*_conv3x3(512, 256), nn.ReLU(inplace=True), nn.Upsample(scale_factor=2))
         body: list[nn.Module] = []
         widths = [(512 if level3_skip else 256, 256), (256, 256), (256, 256), (256, 128)]
         for in_ch, out_ch in widths:
-            body += [*_conv3x3(in_ch, out_ch), nn.ReLU()]
+            body += [*_conv3x3(in_ch, out_ch), nn.ReLU(inplace=True)]
         body.append(nn.Upsample(scale_factor=2))
-        body += [*_conv3x3(128, 128), nn.ReLU(), *_conv3x3(128, 64), nn.ReLU()]
+        body += [*_conv3x3(128, 128), nn.ReLU(inplace=True), *_conv3x3(128, 64), nn.ReLU(inplace=True)]
         body.append(nn.Upsample(scale_factor=2))
-        body += [*_conv3x3(64, 64), nn.ReLU(), *_conv3x3(64, 3)]
+        body += [*_conv3x3(64, 64), nn.ReLU(inplace=True), *_conv3x3(64, 3)]
         self.body = nn.Sequential(*body)
 
     def forward(self, deep: torch.Tensor, level3: torch.Tensor | None) -> torch.Tensor:

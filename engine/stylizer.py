@@ -22,18 +22,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.attention import STYLE_REDUCTIONS, StyleMemory, StyleReduction
+from engine.attention import StyleMemory
 from engine.checkpoint import ModelInfo, load_model
 from engine.compose import preserve_color as apply_preserve_color
 from engine.devices import is_out_of_memory, release_cached_memory, resolve_device, resolve_dtype
 from engine.encoder import STRIDE
 from engine.errors import Cancelled, StylerError
 from engine.network import Features, StyleNet
+from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, StyleReduction
 
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]
 
-DEFAULT_STYLE_SIZE = 512
 # Smallest padded side: relu5_1 must have at least 2×2 positions for an unbiased variance.
 _MIN_SIDE = 2 * STRIDE
 # Lower-memory path after an out-of-memory error: attention over this many content

@@ -18,11 +18,10 @@ from pathlib import Path
 
 from engine.batch.manifest import MANIFEST_NAME, is_manifest_file, part_path, recorded_outputs
 from engine.errors import StylerError
+from engine.options import DEFAULT_NAME, OUTPUT_FORMATS
 from engine.image_io import IMAGE_SUFFIXES, is_image_path
 from engine.masks import mask_path_for
 
-DEFAULT_NAME = "{stem}{ext}"
-OUTPUT_FORMATS = ("keep", "png", "jpg", "webp")
 TEMPLATE_FIELDS = ("stem", "ext", "style", "prompt", "index")
 _SLUG_LIMIT = 60
 

@@ -7,21 +7,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.batch import (
-    DEFAULT_NAME,
-    OUTPUT_FORMATS,
-    BatchPlan,
-    BatchSummary,
-    BatchUsageError,
-    Shard,
-    merge_parts,
-    plan_batch,
-    run_batch,
-)
-from engine.batch.console import ConsoleProgress, stop_on_signals, summary_line
 from engine.commands.stylize import add_render_options, make_pipeline, render_options
 from engine.errors import StylerError
+from engine.options import DEFAULT_NAME, OUTPUT_FORMATS
+
+if TYPE_CHECKING:  # engine.batch loads torch: imported where a batch runs, not for --help
+    from engine.batch import BatchPlan, Shard
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
@@ -55,8 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _plan(args: argparse.Namespace) -> BatchPlan | str:
+def _plan(args: argparse.Namespace) -> "BatchPlan | str":
     """The plan, or the usage error's text (so rank 0 can hand either to every rank)."""
+    from engine.batch import plan_batch
+
     try:
         options = render_options(args)
         return plan_batch(
@@ -68,6 +63,8 @@ def _plan(args: argparse.Namespace) -> BatchPlan | str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.batch import BatchUsageError, Shard
+
     try:
         shard = Shard.from_env()
     except BatchUsageError as exc:
@@ -79,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
         shard.leave()
 
 
-def _run(args: argparse.Namespace, shard: Shard) -> int:
+def _run(args: argparse.Namespace, shard: "Shard") -> int:
+    from engine.batch import BatchSummary, BatchUsageError, merge_parts, run_batch
+    from engine.batch.console import ConsoleProgress, stop_on_signals, summary_line
+
     planned = shard.from_rank0(_plan(args) if shard.rank == 0 else None)
     if isinstance(planned, str):
         return _usage(planned)

@@ -9,12 +9,7 @@ from pathlib import Path
 
 from engine.commands.stylize import add_prompt_options, non_negative_float
 from engine.errors import StylerError
-from engine.image_io import format_for, load_image, resize_to_max_side
-from engine.masks import save_mask
-from engine.models.store import resolve_segmenter
 from engine.options import RenderOptions
-from engine.pipeline import region_mask_for
-from engine.segment import load_segmenter
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.image_io import format_for, load_image, resize_to_max_side
+    from engine.masks import save_mask
+    from engine.models.store import resolve_segmenter
+    from engine.pipeline import region_mask_for
+    from engine.segment import load_segmenter
+
     if not args.prompt and not args.negative:
         raise StylerError("segment needs at least one --prompt (or --negative)")
     if args.max_size is not None and args.max_size <= 0:

@@ -1,22 +1,22 @@
-"""``styler stylize CONTENT... --style STYLE``: stylise photos one by one."""
+"""``styler stylize CONTENT... --style STYLE``: stylise photos one by one.
+
+Start-up: only argparse and torch-free modules are imported at the top; torch and the
+engine load inside the functions that need them, so ``--help`` and usage errors are
+instant (tests/test_cli_startup.py holds that boundary)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from engine.attention import STYLE_REDUCTIONS
 from engine.errors import StylerError
-from engine.image_io import format_for, load_image
-from engine.masks import mask_path_for
-from engine.models.store import resolve_segmenter, resolve_style_model
-from engine.options import RenderOptions
-from engine.pipeline import Pipeline
-from engine.segment import load_segmenter
-from engine.stylizer import DEFAULT_STYLE_SIZE, Stylizer
+from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, RenderOptions
+
+if TYPE_CHECKING:
+    from engine.pipeline import Pipeline
+    from engine.stylizer import Stylizer
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -114,7 +114,12 @@ def _unit_float(text: str) -> float:
     return value
 
 
-def make_stylizer(args: argparse.Namespace) -> Stylizer:
+def make_stylizer(args: argparse.Namespace) -> "Stylizer":
+    import torch
+
+    from engine.models.store import resolve_style_model
+    from engine.stylizer import Stylizer
+
     if args.seed is not None:
         torch.manual_seed(args.seed)
     model_path = resolve_style_model(args.model)
@@ -130,6 +135,8 @@ def make_stylizer(args: argparse.Namespace) -> Stylizer:
 
 def output_paths(inputs: list[Path], output: Path | None) -> list[Path]:
     """Where each input's result goes; refuses any plan that would write over an input."""
+    from engine.image_io import format_for
+
     if output is None:
         paths = [p.with_name(f"{p.stem}.styled{p.suffix}") for p in inputs]
     elif len(inputs) == 1 and not output.is_dir() and output.suffix:
@@ -147,9 +154,13 @@ def output_paths(inputs: list[Path], output: Path | None) -> list[Path]:
     return paths
 
 
-def make_pipeline(args: argparse.Namespace) -> Pipeline:
+def make_pipeline(args: argparse.Namespace) -> "Pipeline":
     """The per-image pipeline every rendering command uses (style set separately). CLIPSeg
     is loaded only when a photo is given a prompt."""
+    from engine.models.store import resolve_segmenter
+    from engine.pipeline import Pipeline
+    from engine.segment import load_segmenter
+
     stylizer = make_stylizer(args)
     folder = getattr(args, "segmenter", None)
     return Pipeline(stylizer, segmenter=lambda: load_segmenter(resolve_segmenter(folder), stylizer.device))
@@ -178,6 +189,9 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.image_io import load_image
+    from engine.masks import mask_path_for
+
     inputs: list[Path] = args.content
     options = render_options(args)
     outputs = output_paths(inputs, args.output)

@@ -11,7 +11,6 @@ from typing import Any
 
 from engine.errors import StylerError
 from engine.train.config import TrainConfig, load_saved, merge_for_resume
-from engine.train.loop import train
 
 _PATH_FIELDS = ("content", "style", "init", "encoder")
 
@@ -100,6 +99,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.train.loop import train
+
     result = train(config_from_args(args), resume=args.resume)
     state = "stopped" if result.stopped else "finished"
     print(f"{state} at step {result.step}: {result.model_path} (use it with `styler stylize --model`)")

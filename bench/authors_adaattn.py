@@ -1,5 +1,5 @@
 """The AdaAttN authors' test-time forward pass, ported from the behaviour of their published
-code (see docs/../shared/reference/adaattn-official-format.md): the bench's baseline.
+code (facts as in the project's reference note on the official release format): the bench's baseline.
 
 Written here, not copied. It keeps what decides their speed and memory:
 - their module structure and state-dict names, so the four released files load as they are;

@@ -1,73 +1,69 @@
-"""Stylisation speed and memory: Styler against the straightforward implementation.
+"""Stylisation speed and memory: Styler against the AdaAttN authors' own forward pass.
 
-One run, the same random weights in the release layout for both, content at each size
-(square) and the style at 512 px (Styler's default ``--style-size``). Each measurement runs
-in its own child process so peak memory (RSS on the CPU, the allocator's peak on CUDA) is
-that configuration's alone.
+One process, one set of seeded random weights in the release's file format loaded into
+both (bench/release_models.py), a real photo cropped square at each size and a real
+painting at 512 × 512 (the authors' test resolution). Each round runs every variant once,
+in an order that rotates from round to round; the tables give medians over the rounds.
 
-    .venv/bin/python bench/stylize_bench.py                     # CPU, 256…2048 px
-    .venv/bin/python bench/stylize_bench.py --device cuda --precision fp32 bf16
+Variants:
+  authors         their forward (bench/authors_adaattn.py): subsampling on, seed 6666
+  styler          Styler's default (pooled style attention), everything recomputed
+  styler-release  Styler with the release's subset of style positions: the same work
+  styler-exact    Styler attending to every style position (--exact)
 
-Columns: seconds for one full stylisation (style + content encode, attention, decode),
-peak memory, the reference's time over Styler's, and Styler's achieved FLOP/s as a fraction
-of this machine's large-matmul FLOP/s measured by the same script.
+"defaults" = authors ÷ styler; "same work" = authors ÷ styler-release. Seconds cover one full
+stylisation from pixels in memory: both images encoded, attention, decode. Peak = the highest
+resident-memory rise during the run (CPU, sampled every 2 ms) or the allocator's peak (CUDA).
+
+    .venv/bin/python bench/stylize_bench.py                              # CPU, 256…1024
+    .venv/bin/python bench/stylize_bench.py --sizes 2048 --rounds 1
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
+import statistics
 import sys
-import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
+from bench.release_models import authors_model, release_state, styler_model  # noqa: E402
+from engine.errors import StylerError  # noqa: E402
+from engine.stylizer import Stylizer  # noqa: E402
+
+IMAGES = Path(__file__).resolve().parent / "images"
+CONTENT_IMAGE, STYLE_IMAGE = IMAGES / "living_room.jpg", IMAGES / "hokusai_great_wave.jpg"
 STYLE_SIZE = 512
-KEY_WIDTH = {3: 448, 4: 960, 5: 1472}
-VALUE_WIDTH = {3: 256, 4: 512, 5: 512}
-DOWNSAMPLE = {3: 4, 4: 8, 5: 16}
+AUTHORS_SEED = 6666
 
 
-def attention_flops(content_side: int, style_side: int) -> int:
-    """Useful attention work: QKᵀ plus A·[V, V⊙V] at each level (unpadded widths)."""
-    total = 0
-    for level, factor in DOWNSAMPLE.items():
-        n_c = (content_side // factor) ** 2
-        n_s = (-(-style_side // factor)) ** 2  # ceil-mode pools round up
-        total += 2 * n_c * n_s * (KEY_WIDTH[level] + 2 * VALUE_WIDTH[level])
-    return total
+def square_image(path: Path, side: int) -> np.ndarray:
+    """The image's central square at side × side, (H, W, 3) float32 in [0, 1]."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        short = min(img.size)
+        left, top = (img.width - short) // 2, (img.height - short) // 2
+        img = img.crop((left, top, left + short, top + short)).resize((side, side), Image.BICUBIC)
+        return np.asarray(img, dtype=np.float32) / 255.0
 
 
-def reference_attention_bytes(content_side: int, style_side: int) -> int:
-    """What materialising A costs at level 3 (logits, softmax, and a product's temporary)."""
-    n_c, n_s = (content_side // 4) ** 2, (style_side // 4) ** 2
-    return 3 * n_c * n_s * 4
+def authors_attention_bytes(side: int, style_side: int = STYLE_SIZE) -> int:
+    """Their level-3 matrices alone: logits and softmax, (side/4)² × min(N_s, 4096) floats."""
+    n_s = min((style_side // 4) ** 2, 64 * 64)
+    return 2 * (side // 4) ** 2 * n_s * 4
 
 
-def matmul_flops_per_second(device: torch.device, dtype: torch.dtype) -> float:
-    n = 4096
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    a @ b
-    _sync(device)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        a @ b
-        _sync(device)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best
-
-
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -77,13 +73,20 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-class RssPeak:
-    """Highest resident-memory rise over the block, sampled every 2 ms on a thread (the
-    process-lifetime high-water mark would include model loading)."""
+class PeakMemory:
+    """Peak memory the block added: CUDA's allocator peak, or the sampled RSS rise on CPU."""
 
-    def __enter__(self) -> "RssPeak":
-        self.baseline = _rss_bytes()
-        self.peak_rise = 0
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.peak = 0
+
+    def __enter__(self) -> "PeakMemory":
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._base = torch.cuda.memory_allocated(self.device)
+            return self
+        self._base = _rss_bytes()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -91,157 +94,186 @@ class RssPeak:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak_rise = max(self.peak_rise, _rss_bytes() - self.baseline)
+            self.peak = max(self.peak, _rss_bytes() - self._base)
             time.sleep(0.002)
 
     def __exit__(self, *exc: object) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak = torch.cuda.max_memory_allocated(self.device) - self._base
+            return
         self._stop.set()
         self._thread.join()
-        self.peak_rise = max(self.peak_rise, _rss_bytes() - self.baseline)
+        self.peak = max(self.peak, _rss_bytes() - self._base)
 
 
-def convolution_flops(size: int, device_name: str, precision: str) -> int:
-    """Convolution FLOPs of one stylisation at ``size``, counted on two small contents: the
-    style's encoding is fixed, the content's encoder and decoder work grows with its area."""
-    import numpy as np
-
-    from engine.network import StyleNet
-    from engine.stylizer import Stylizer
-
-    def counted(side: int) -> int:
-        stylizer = Stylizer(StyleNet(), device=device_name, precision=precision)
-        rng = np.random.default_rng(0)
-        with FlopCounterMode(display=False) as counter:
-            stylizer.set_style(rng.random((STYLE_SIZE, STYLE_SIZE, 3), dtype=np.float32))
-            stylizer.set_content(rng.random((side, side, 3), dtype=np.float32))
-            stylizer.render()
-        # Attention is counted analytically (the CPU's fused kernel is invisible to the
-        # counter, CUDA's is not), so only convolutions are taken from here.
-        return sum(n for op, n in counter.get_flop_counts().get("Global", {}).items() if "convolution" in str(op))
-
-    small, large = counted(64), counted(128)
-    per_64px_tile = (large - small) / 3  # 128² is four 64² areas
-    return int(small - per_64px_tile + per_64px_tile * (size / 64) ** 2)
+def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None].contiguous().to(device)
 
 
-def child(impl: str, size: int, weights_dir: str, device_name: str, precision: str) -> dict:
-    """One measurement in a fresh process: returns seconds, peak bytes and conv FLOPs."""
-    import numpy as np
+def variant_names(precisions: list[str], exact: bool, authors: bool = True) -> list[str]:
+    modes = ["", "-release"] + (["-exact"] if exact else [])
+    names = ["authors"] if authors and "fp32" in precisions else []
+    for precision in precisions:
+        tag = "" if precision == "fp32" else f" {precision}"
+        names += [f"styler{mode}{tag}" for mode in modes]
+    return names
 
-    from engine.stylizer import Stylizer
-    from tests import reference_adaattn as reference
-    from tests.release_weights import make_release_state
 
-    device = torch.device(device_name)
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
-    rng = np.random.default_rng(0)
-    content = rng.random((size, size, 3), dtype=np.float32)
-    style = rng.random((STYLE_SIZE, STYLE_SIZE, 3), dtype=np.float32)
+def make_variants(
+    state: dict, device: torch.device, names: list[str], content: np.ndarray, style: np.ndarray
+) -> dict[str, Callable[[], object]]:
+    """name -> a function that runs one full stylisation of ``content`` in ``style``. Names as
+    ``variant_names`` gives them: "authors", or "styler[-release|-exact][ bf16]"."""
+    variants: dict[str, Callable[[], object]] = {}
+    models: dict[str, object] = {}
+    for name in names:
+        if name == "authors":
+            variants[name] = _authors_run(authors_model(state, seed=AUTHORS_SEED).to(device), content, style, device)
+            continue
+        variant, _, precision = name.partition(" ")
+        mode = {"styler": "pooled", "styler-release": "release", "styler-exact": "exact"}[variant]
+        precision = precision or "fp32"
+        if precision not in models:  # one model per precision: Stylizer casts its model in place
+            models[precision] = styler_model(state)
+        stylizer = Stylizer(models[precision], device=str(device), precision=precision,  # type: ignore[arg-type]
+                            style_attention=mode, seed=AUTHORS_SEED, style_size=None)
+        variants[name] = _styler_run(stylizer, content, style)
+    return variants
 
-    if impl == "styler":
-        stylizer = Stylizer.from_file(Path(weights_dir) / "model.safetensors", device=device_name,
-                                      precision=precision)
 
-        def run() -> None:
-            stylizer.clear_caches()
-            stylizer.set_style(style)
-            stylizer.set_content(content)
-            stylizer.render()
-    else:
-        state = make_release_state(seed=0)
-        weights = {k: {n: t.to(device, dtype) for n, t in v.items()} for k, v in state.items()}
-        c = torch.from_numpy(content).permute(2, 0, 1)[None].to(device, dtype)
-        s = torch.from_numpy(style).permute(2, 0, 1)[None].to(device, dtype)
+def _authors_run(model: torch.nn.Module, content: np.ndarray, style: np.ndarray,
+                 device: torch.device) -> Callable[[], object]:
+    c, s = to_tensor(content, device), to_tensor(style, device)
 
-        def run() -> None:
-            with torch.no_grad():
-                reference.stylize(c, s, weights).float().cpu()
+    def run() -> object:
+        with torch.no_grad():
+            return model(c, s).cpu()
 
-    # First run: peak memory over the loaded-model baseline, nothing cached yet. Second
-    # run: the time, with kernels selected and the allocator warm.
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        baseline = torch.cuda.memory_allocated(device)
-        run()
-        _sync(device)
-        peak = torch.cuda.max_memory_allocated(device) - baseline
-    else:
-        with RssPeak() as rss:
+    return run
+
+
+def _styler_run(stylizer: Stylizer, content: np.ndarray, style: np.ndarray) -> Callable[[], object]:
+    def run() -> object:
+        stylizer.clear_caches()
+        stylizer.set_style(style)
+        stylizer.set_content(content)
+        return stylizer.render()
+
+    return run
+
+
+def measure(run: Callable[[], object], device: torch.device) -> dict:
+    try:
+        with PeakMemory(device) as memory:
+            start, cpu_start = time.perf_counter(), time.process_time()
             run()
-        peak = rss.peak_rise
-    start = time.perf_counter()
-    run()
-    _sync(device)
-    seconds = time.perf_counter() - start
-    conv_flops = convolution_flops(size, device_name, precision) if impl == "styler" else 0
-    return {"seconds": seconds, "peak_bytes": peak, "conv_flops": conv_flops}
+            sync(device)
+            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    except torch.OutOfMemoryError:
+        return {"error": "out of memory"}
+    except (RuntimeError, StylerError) as exc:
+        # One variant failing (CPU allocation failures are RuntimeErrors; Styler reports an
+        # out-of-memory it could not recover from as a StylerError) must not end the run.
+        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:100]}"}
+    finally:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_bytes": memory.peak}
 
 
-def measure(impl: str, size: int, weights_dir: str, device: str, precision: str) -> dict:
-    cmd = [sys.executable, __file__, "--child", impl, str(size), weights_dir, device, precision]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = result.stderr.strip().splitlines()[-1:] or ["(no output)"]
-        return {"error": tail[0][:120]}
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def bench_size(
+    side: int, state: dict, device: torch.device, names: list[str], rounds: int,
+    style_size: int = STYLE_SIZE, warmup: bool = False,
+) -> dict[str, dict]:
+    """{variant: {"seconds": [...], "cpu_seconds": [...], "peak_bytes": [...]} or {"error": ...}}
+    for one content size. ``warmup`` runs each variant once untimed first (kernel selection)."""
+    content = square_image(CONTENT_IMAGE, side)
+    style = square_image(STYLE_IMAGE, style_size)
+    variants = make_variants(state, device, names, content, style)
+    results: dict[str, dict] = {name: {"seconds": [], "cpu_seconds": [], "peak_bytes": []} for name in variants}
+    for r in range(-1 if warmup else 0, rounds):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name in order:
+            if "error" in results[name]:
+                continue
+            m = measure(variants[name], device)
+            if "error" in m:
+                results[name] = m
+                continue
+            if r < 0:
+                continue
+            for key in ("seconds", "cpu_seconds", "peak_bytes"):
+                results[name][key].append(m[key])
+            print(f"  {side}² round {r + 1} {name}: {m['seconds']:.3f} s ({m['cpu_seconds']:.2f} CPU-s), "
+                  f"{m['peak_bytes'] / 2**30:.2f} GiB", file=sys.stderr, flush=True)
+    return results
+
+
+def median(result: dict, key: str) -> float:
+    return statistics.median(result[key])
+
+
+def table(per_size: dict[int, dict[str, dict]]) -> str:
+    """Markdown: one row per size and variant (medians), then the two ratios per size, by wall
+    time and by CPU time (the process's CPU seconds, steadier on a shared machine)."""
+    lines = ["| content | variant | wall s | CPU s | peak GiB | rounds |", "|---:|---|---:|---:|---:|---:|"]
+    for side, results in per_size.items():
+        for name in sorted(results, key=_order):
+            r = results[name]
+            if "error" in r:
+                lines.append(f"| {side}² | {name} | {r['error']} | | | |")
+                continue
+            lines.append(f"| {side}² | {name} | {median(r, 'seconds'):.3f} | {median(r, 'cpu_seconds'):.2f} | "
+                         f"{median(r, 'peak_bytes') / 2**30:.2f} | {len(r['seconds'])} |")
+    lines += ["", "| content | defaults: authors ÷ styler (wall, CPU) | same work: authors ÷ styler-release "
+              "(wall, CPU) | styler peak ÷ authors peak |", "|---:|---:|---:|---:|"]
+    for side, results in per_size.items():
+        def ratio(a: str, b: str, key: str) -> str:
+            if not all(n in results and "error" not in results[n] for n in (a, b)):
+                return "—"
+            return f"{median(results[a], key) / median(results[b], key):.2f}"
+
+        lines.append(f"| {side}² | {ratio('authors', 'styler', 'seconds')}×, {ratio('authors', 'styler', 'cpu_seconds')}× | "
+                     f"{ratio('authors', 'styler-release', 'seconds')}×, {ratio('authors', 'styler-release', 'cpu_seconds')}× | "
+                     f"{ratio('styler', 'authors', 'peak_bytes')} |")
+    return "\n".join(lines)
+
+
+def _order(name: str) -> tuple[int, str]:
+    return (0 if name == "authors" else 1, name)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "bf16"])
+    parser.add_argument("--exact", action="store_true", help="also time Styler's exact attention")
     parser.add_argument("--memory-budget-gb", type=float, default=None,
-                        help="skip the reference where its estimate exceeds this (default: 80%% of RAM)")
-    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+                        help="skip the authors' code where its attention matrices alone exceed this "
+                        "(default: 80%% of the device's memory)")
     args = parser.parse_args()
-    if args.child:
-        impl, size, weights_dir, device, precision = args.child
-        print(json.dumps(child(impl, int(size), weights_dir, device, precision)))
-        return
-
-    from engine.checkpoint import import_release
-    from tests.release_weights import write_release
-
     device = torch.device(args.device)
-    budget = (args.memory_budget_gb or 0.8 * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9) * 1e9
+    print(f"device: {args.device}  torch {torch.__version__}  threads {torch.get_num_threads()}  "
+          f"rounds {args.rounds}", flush=True)
+    budget = args.memory_budget_gb * 1e9 if args.memory_budget_gb else 0.8 * device_memory(device)
+    state = release_state()
+    per_size = {}
+    for side in args.sizes:
+        skip = authors_attention_bytes(side) > budget
+        names = variant_names(args.precision, args.exact, authors=not skip)
+        per_size[side] = bench_size(side, state, device, names, args.rounds)
+        if skip:
+            per_size[side]["authors"] = {"error": "skipped: out of memory (estimate)"}
+    print(table(per_size))
+
+
+def device_memory(device: torch.device) -> float:
     if device.type == "cuda":
-        budget = args.memory_budget_gb * 1e9 if args.memory_budget_gb else 0.8 * torch.cuda.get_device_properties(device).total_memory
-    with tempfile.TemporaryDirectory() as tmp:
-        write_release(Path(tmp) / "release")
-        import_release(Path(tmp) / "release", Path(tmp) / "model.safetensors")
-        print(f"device: {args.device}  torch {torch.__version__}  threads {torch.get_num_threads()}")
-        for precision in args.precision:
-            dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
-            peak_flops = matmul_flops_per_second(device, dtype)
-            print(f"\n{precision}: large-matmul throughput {peak_flops / 1e9:.0f} GFLOP/s")
-            print("| size | Styler s | Styler peak | reference s | reference peak | ref/Styler time | Styler FLOP/s ÷ matmul |")
-            print("|---:|---:|---:|---:|---:|---:|---:|")
-            for size in args.sizes:
-                ours = measure("styler", size, tmp, args.device, precision)
-                estimate = reference_attention_bytes(size, STYLE_SIZE)
-                if estimate > budget:
-                    theirs = {"error": f"skipped: needs ≈{estimate / 1e9:.0f} GB for the attention matrices alone"}
-                else:
-                    theirs = measure("reference", size, tmp, args.device, precision)
-                print(_row(size, ours, theirs, peak_flops), flush=True)
-
-
-def _row(size: int, ours: dict, theirs: dict, peak_flops: float) -> str:
-    def cell(m: dict, key: str) -> str:
-        if "error" in m:
-            return m["error"] if key == "seconds" else "—"
-        return f"{m['seconds']:.2f}" if key == "seconds" else f"{m['peak_bytes'] / 2**30:.2f} GiB"
-
-    ratio = "—"
-    efficiency = "—"
-    if "error" not in ours:
-        work = ours["conv_flops"] + attention_flops(size, STYLE_SIZE)
-        efficiency = f"{work / ours['seconds'] / peak_flops:.2f}"
-        if "error" not in theirs:
-            ratio = f"{theirs['seconds'] / ours['seconds']:.2f}×"
-    return (f"| {size} | {cell(ours, 'seconds')} | {cell(ours, 'peak')} | {cell(theirs, 'seconds')} | "
-            f"{cell(theirs, 'peak')} | {ratio} | {efficiency} |")
+        return float(torch.cuda.get_device_properties(device).total_memory)
+    return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
 
 if __name__ == "__main__":

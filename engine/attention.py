@@ -10,13 +10,19 @@ centring stops E[V²] − E[V]² from cancelling catastrophically in reduced pre
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.options import StyleReduction
+
 NORM_EPS = 1e-5
+
+# Style positions per level above which "pooled" and "release" (engine.options) reduce them.
+POOLED_MAX_POSITIONS = {3: 64 * 64, 4: 64 * 64, 5: 64 * 64}
+RELEASE_MAX_POSITIONS = {3: 64 * 64, 4: 256 * 256, 5: 256 * 256}
 
 
 def mean_std(x: torch.Tensor, eps: float = NORM_EPS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,14 +115,43 @@ def make_style_memory(
         keys, values = keys[:, index], values[:, index]
     value_mean = values.float().mean(dim=1, keepdim=True)
     centred = values - value_mean.to(values.dtype)
-    stacked = torch.cat([centred, centred * centred], dim=-1)  # (B, N_s, 2C)
+    return _memory(keys, torch.cat([centred, centred * centred], dim=-1), value_mean)
+
+
+def pooling_factor(height: int, width: int, max_positions: int) -> int:
+    """Smallest square cell side that leaves at most ``max_positions`` cells (1: none)."""
+    factor = 1
+    while math.ceil(height / factor) * math.ceil(width / factor) > max_positions:
+        factor += 1
+    return factor
+
+
+def pooled_style_memory(keys: torch.Tensor, values: torch.Tensor, max_positions: int) -> StyleMemory:
+    """keys (B, D_k, H, W), values (B, C, H, W) -> StyleMemory over at most ``max_positions``
+    cells: each cell's mean key, and the cell means of V − v̄ and (V − v̄)².
+
+    Pooling V⊙V (not squaring pooled V) keeps the spread inside a cell in the attention's
+    variance; v̄ is the mean over every position, as in exact attention. Edge cells of an
+    odd-sized map average the positions they hold."""
+    value_mean = values.float().mean(dim=(2, 3))[:, None]  # (B, 1, C)
+    centred = values - value_mean.to(values.dtype).transpose(1, 2)[..., None]
+    moments = torch.cat([centred, centred * centred], dim=1)
+    factor = pooling_factor(values.shape[-2], values.shape[-1], max_positions)
+    if factor > 1:
+        keys = F.avg_pool2d(keys, factor, ceil_mode=True)
+        moments = F.avg_pool2d(moments, factor, ceil_mode=True)
+    return _memory(keys.flatten(2).transpose(1, 2), moments.flatten(2).transpose(1, 2), value_mean)
+
+
+def _memory(keys: torch.Tensor, moments: torch.Tensor, value_mean: torch.Tensor) -> StyleMemory:
+    """keys (B, N, D_k), moments (B, N, 2C) = [V − v̄, (V − v̄)²] -> padded StyleMemory."""
     key_width = keys.shape[-1]
-    width = _common_width(keys.device, key_width, stacked.shape[-1])
+    width = _common_width(keys.device, key_width, moments.shape[-1])
     return StyleMemory(
         keys=_pad_last(keys, width).contiguous(),
-        values=_pad_last(stacked, width).contiguous(),
+        values=_pad_last(moments, width).contiguous(),
         value_mean=value_mean,
-        channels=values.shape[-1],
+        channels=moments.shape[-1] // 2,
         key_width=key_width,
     )
 
@@ -155,13 +190,20 @@ class AdaAttN(nn.Module):
         self,
         style_feature: torch.Tensor,
         style_key: torch.Tensor,
+        reduction: StyleReduction = "exact",
         max_positions: int | None = None,
         seed: int | None = None,
     ) -> StyleMemory:
-        """style_feature (B, C, H, W), style_key (B, D_k, H, W) -> the cached K and [V, V⊙V]."""
-        keys = self.g(style_key).flatten(2).transpose(1, 2)  # (B, N_s, D_k)
-        values = self.h(style_feature).flatten(2).transpose(1, 2)  # (B, N_s, C)
-        return make_style_memory(keys, values, max_positions, seed)
+        """style_feature (B, C, H, W), style_key (B, D_k, H, W) -> the cached K and [V, V⊙V],
+        reduced to at most ``max_positions`` positions as ``reduction`` says."""
+        keys = self.g(style_key)
+        values = self.h(style_feature)
+        if reduction == "pooled" and max_positions is not None:
+            return pooled_style_memory(keys, values, max_positions)
+        limit = max_positions if reduction == "release" else None
+        return make_style_memory(
+            keys.flatten(2).transpose(1, 2), values.flatten(2).transpose(1, 2), limit, seed
+        )
 
     def forward(
         self,

@@ -47,7 +47,8 @@ def _build_layers(kind: EncoderKind) -> tuple[nn.Sequential, tuple[int, ...]]:
                 layers += [nn.ReflectionPad2d(1), nn.Conv2d(in_ch, out_ch, 3)]
             else:
                 layers.append(nn.Conv2d(in_ch, out_ch, 3, padding=1))
-            layers.append(nn.ReLU())
+            # In place: a conv output has no other reader, and a copy per layer costs memory.
+            layers.append(nn.ReLU(inplace=True))
             in_ch = out_ch
             if conv == 0:
                 taps.append(len(layers))

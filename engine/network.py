@@ -18,8 +18,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.attention import AdaAttN, StyleMemory, mean_std, normalize
+from engine.attention import (
+    POOLED_MAX_POSITIONS,
+    RELEASE_MAX_POSITIONS,
+    AdaAttN,
+    StyleMemory,
+    mean_std,
+    normalize,
+)
 from engine.compose import Box
+from engine.options import StyleReduction
 from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
 
 ALL_LEVELS = (3, 4, 5)
@@ -96,15 +104,15 @@ class Decoder(nn.Module):
     def __init__(self, level3_skip: bool = True) -> None:
         super().__init__()
         self.level3_skip = level3_skip
-        self.head = nn.Sequential(*_conv3x3(512, 256), nn.ReLU(), nn.Upsample(scale_factor=2))
+        self.head = nn.Sequential(*_conv3x3(512, 256), nn.ReLU(inplace=True), nn.Upsample(scale_factor=2))
         body: list[nn.Module] = []
         widths = [(512 if level3_skip else 256, 256), (256, 256), (256, 256), (256, 128)]
         for in_ch, out_ch in widths:
-            body += [*_conv3x3(in_ch, out_ch), nn.ReLU()]
+            body += [*_conv3x3(in_ch, out_ch), nn.ReLU(inplace=True)]
         body.append(nn.Upsample(scale_factor=2))
-        body += [*_conv3x3(128, 128), nn.ReLU(), *_conv3x3(128, 64), nn.ReLU()]
+        body += [*_conv3x3(128, 128), nn.ReLU(inplace=True), *_conv3x3(128, 64), nn.ReLU(inplace=True)]
         body.append(nn.Upsample(scale_factor=2))
-        body += [*_conv3x3(64, 64), nn.ReLU(), *_conv3x3(64, 3)]
+        body += [*_conv3x3(64, 64), nn.ReLU(inplace=True), *_conv3x3(64, 3)]
         self.body = nn.Sequential(*body)
 
     def forward(self, deep: torch.Tensor, level3: torch.Tensor | None) -> torch.Tensor:
@@ -152,12 +160,13 @@ class StyleNet(nn.Module):
         return out
 
     def style_memories(
-        self, style: Features, max_positions: dict[int, int] | None = None, seed: int | None = None
+        self, style: Features, reduction: StyleReduction = "exact", seed: int | None = None
     ) -> dict[int, StyleMemory]:
-        limits = max_positions or {}
+        """Per level, the style's K and [V, V⊙V]; ``reduction`` see engine.attention."""
+        limits = RELEASE_MAX_POSITIONS if reduction == "release" else POOLED_MAX_POSITIONS
         return {
             level: self.attn[str(level)].style_memory(
-                style.feature[level], style.key[level], limits.get(level), seed
+                style.feature[level], style.key[level], reduction, limits[level], seed
             )
             for level in self.levels
         }

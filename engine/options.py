@@ -7,6 +7,22 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from typing import Literal
+
+# The style image's longer side before encoding.
+DEFAULT_STYLE_SIZE = 512
+
+# How each attention level covers the style (engine.attention implements them):
+#   "pooled"  (default) above 4096 style positions, square cells of the style map: their
+#             mean key and the mean of V and of V⊙V. Deterministic.
+#   "exact"   every style position.
+#   "release" the released code's seeded random subset of positions.
+StyleReduction = Literal["pooled", "exact", "release"]
+STYLE_REDUCTIONS: tuple[str, ...] = ("pooled", "exact", "release")
+
+# ``styler batch`` output names and formats.
+DEFAULT_NAME = "{stem}{ext}"
+OUTPUT_FORMATS = ("keep", "png", "jpg", "webp")
 
 
 @dataclass(frozen=True)

@@ -41,14 +41,11 @@ from engine.encoder import STRIDE
 from engine.errors import Cancelled, StylerError
 from engine.image_io import image_key
 from engine.network import Features, StyleNet, under_window
+from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, StyleReduction
 
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]
 
-# The release subsamples style positions above these counts (its ``max_sample``); exact
-# attention makes that unnecessary, so it is only used when asked for.
-RELEASE_MAX_STYLE_POSITIONS = {3: 64 * 64, 4: 256 * 256, 5: 256 * 256}
-DEFAULT_STYLE_SIZE = 512
 # Smallest padded side: relu5_1 must have at least 2×2 positions for an unbiased variance.
 _MIN_SIDE = 2 * STRIDE
 # Lower-memory path after an out-of-memory error: attention over this many content
@@ -137,6 +134,7 @@ class Stylizer:
         device: str = "auto",
         precision: str = "auto",
         style_size: int | None = DEFAULT_STYLE_SIZE,
+        style_attention: StyleReduction = "pooled",
         subsample_style: bool = False,
         seed: int | None = None,
         style_cache_size: int = 4,
@@ -150,7 +148,12 @@ class Stylizer:
         self.model = model.to(self.device, self.dtype, memory_format=self._memory_format).eval()
         self.info = info
         self.style_size = style_size
-        self.subsample_style = subsample_style
+        # ``subsample_style`` is the older spelling of style_attention="release".
+        self.style_attention: StyleReduction = "release" if subsample_style else style_attention
+        if self.style_attention not in STYLE_REDUCTIONS:
+            raise StylerError(
+                f"unknown style attention {style_attention!r}; expected one of {', '.join(STYLE_REDUCTIONS)}"
+            )
         self.seed = seed
         self.lean = False  # switched on for good after an out-of-memory error
         self._style_cache_size = style_cache_size
@@ -201,9 +204,8 @@ class Stylizer:
             # Too thin for the encoder's reflection padding (e.g. 3×5000): padded out like
             # a tiny content image; an ordinary style is left exactly as it is.
             image, _ = pad_to_stride(image)
-        limits = RELEASE_MAX_STYLE_POSITIONS if self.subsample_style else None
         memories = self.guarded(
-            lambda: self.model.style_memories(self._features(image), limits, self.seed)
+            lambda: self.model.style_memories(self._features(image), self.style_attention, self.seed)
         )
         self._memories[key] = memories
         while len(self._memories) > self._style_cache_size:

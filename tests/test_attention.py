@@ -105,3 +105,36 @@ def test_cpu_attention_takes_the_fused_path_at_every_level():
             module(torch.randn(1, value_channels, 5, 7), torch.randn(1, key_width, 5, 7), memory)
         counted = {str(op) for ops in counter.get_flop_counts().values() for op in ops}
         assert not any("bmm" in op or "baddbmm" in op for op in counted), (key_width, counted)
+
+
+def test_pooled_memory_holds_cell_means_of_keys_and_value_moments():
+    from engine.attention import pooled_style_memory, pooling_factor
+
+    assert pooling_factor(128, 128, 64 * 64) == 2
+    assert pooling_factor(64, 64, 64 * 64) == 1
+    assert pooling_factor(128, 200, 64 * 64) == 3  # 2: 64·100 > 4096; 3: 43·67 ≤ 4096
+    gen = torch.Generator().manual_seed(0)
+    keys, values = torch.randn(1, 5, 4, 6, generator=gen), torch.randn(1, 3, 4, 6, generator=gen)
+    memory = pooled_style_memory(keys, values, max_positions=6)  # 2×2 cells: 2 × 3 of them
+    assert memory.keys.shape[1] == 6
+    v_mean = values.mean(dim=(2, 3), keepdim=True)
+    centred = values - v_mean
+    first_cell = (slice(None), slice(None), slice(0, 2), slice(0, 2))
+    torch.testing.assert_close(memory.keys[0, 0, :5], keys[first_cell].mean(dim=(2, 3))[0])
+    torch.testing.assert_close(memory.values[0, 0, :3], centred[first_cell].mean(dim=(2, 3))[0])
+    # The second moment is the cell mean of squares (the cell's spread counts), not the
+    # square of the cell mean.
+    torch.testing.assert_close(memory.values[0, 0, 3:6], (centred[first_cell] ** 2).mean(dim=(2, 3))[0])
+    torch.testing.assert_close(memory.value_mean[0, 0], v_mean.flatten())
+
+
+def test_pooled_memory_below_the_limit_is_exact_attention():
+    from engine.attention import pooled_style_memory
+
+    gen = torch.Generator().manual_seed(1)
+    keys, values = torch.randn(1, 8, 5, 7, generator=gen), torch.randn(1, 4, 5, 7, generator=gen)
+    pooled = pooled_style_memory(keys, values, max_positions=35)
+    exact = make_style_memory(keys.flatten(2).transpose(1, 2), values.flatten(2).transpose(1, 2))
+    query = torch.randn(1, 11, 8, generator=gen)
+    for got, want in zip(attention_mean_std(query, pooled), attention_mean_std(query, exact)):
+        torch.testing.assert_close(got, want)

@@ -151,3 +151,26 @@ def test_render_before_inputs_is_a_clear_error(model_path):
     s = Stylizer.from_file(model_path, device="cpu")
     with pytest.raises(StylerError, match="no content"):
         s.render()
+
+
+def test_style_attention_modes_bound_the_style_positions(model_path):
+    """A 320-px style has 80 × 80 relu3_1 positions: pooled and release keep 4096 or fewer at
+    level 3, exact keeps all; pooled is deterministic without a seed."""
+    rgb = np.random.default_rng(5).random((320, 320, 3), dtype=np.float32)
+
+    def level3_keys(mode: str) -> torch.Tensor:
+        stylizer = Stylizer.from_file(model_path, style_size=None, style_attention=mode)
+        stylizer.set_style(rgb)
+        stylizer.set_content(rgb[:32, :32])
+        return stylizer.cached_inputs()[2][3].keys
+
+    pooled = level3_keys("pooled")
+    assert pooled.shape[1] == 40 * 40
+    torch.testing.assert_close(pooled, level3_keys("pooled"))
+    assert level3_keys("release").shape[1] == 64 * 64
+    assert level3_keys("exact").shape[1] == 80 * 80
+
+
+def test_unknown_style_attention_is_one_clear_error(model_path):
+    with pytest.raises(StylerError, match="unknown style attention 'fast'"):
+        Stylizer.from_file(model_path, style_attention="fast")

@@ -125,7 +125,7 @@ def batch_settings_hash(plan: BatchPlan, pipeline: Pipeline, options: RenderOpti
         _model_identity(stylizer),
         f"style={file_digest(plan.style)}",
         f"style_size={stylizer.style_size}",
-        f"subsample_style={stylizer.subsample_style}",
+        f"style_attention={stylizer.style_attention}",
         f"seed={stylizer.seed}",
         f"dtype={stylizer.dtype}",
     )

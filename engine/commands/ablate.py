@@ -7,8 +7,7 @@ from pathlib import Path
 
 from engine.commands._option_types import finite_float
 from engine.commands.train import add_training_options, given_settings
-from engine.train.ablate import STUDIES, run_study
-from engine.train.config import TrainConfig
+from engine.train.config import STUDIES, TrainConfig
 
 # Ablations default to the seed's loss weights (λg = λl = 1) and a short budget.
 _DEFAULTS = {"lambda_global": 1.0, "lambda_local": 1.0, "steps": 200, "log_every": 5,
@@ -40,6 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.train.ablate import run_study
+
     given = given_settings(args)
     out = Path(given.pop("run_dir"))
     base = TrainConfig(**{**_DEFAULTS, **given, "run_dir": str(out)})

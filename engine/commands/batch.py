@@ -9,23 +9,14 @@ import argparse
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.batch import (
-    DEFAULT_NAME,
-    OUTPUT_FORMATS,
-    BatchPlan,
-    BatchSummary,
-    BatchUsageError,
-    Shard,
-    merge_parts,
-    plan_batch,
-    run_batch,
-)
-from engine.batch.lock import output_folder_lock
-from engine.batch.console import ConsoleProgress, stop_on_signals, summary_line
 from engine.commands.stylize import STYLE_HELP, add_render_options, make_pipeline, render_options, style_path
 from engine.errors import StylerError
-from engine.models.store import resolve_style_model
+from engine.options import DEFAULT_NAME, OUTPUT_FORMATS
+
+if TYPE_CHECKING:  # engine.batch loads torch: imported where a batch runs, not for --help
+    from engine.batch import BatchPlan, Shard
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
@@ -65,6 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _plan(args: argparse.Namespace, lock_folder: ExitStack | None) -> BatchPlan | str:
     """The plan, or the usage error's text (so rank 0 can hand either to every rank).
     ``lock_folder`` (a sharded run's rank 0) takes OUT_DIR's batch lock for the whole run."""
+    from engine.batch import plan_batch
+    from engine.batch.lock import output_folder_lock
+    from engine.models.store import resolve_style_model
+
     try:
         options = render_options(args)
         model = resolve_style_model(args.model)
@@ -81,6 +76,8 @@ def _plan(args: argparse.Namespace, lock_folder: ExitStack | None) -> BatchPlan 
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.batch import BatchUsageError, Shard
+
     try:
         shard = Shard.from_env()
     except BatchUsageError as exc:
@@ -94,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, shard: Shard, lock_folder: ExitStack | None) -> int:
+    from engine.batch import BatchPlan, BatchSummary, BatchUsageError, merge_parts, run_batch
+    from engine.batch.console import ConsoleProgress, stop_on_signals, summary_line
+
     planned = shard.from_rank0(_plan(args, lock_folder) if shard.rank == 0 else None)
     if isinstance(planned, str):
         return _usage(planned)

@@ -1,15 +1,14 @@
-"""``styler models …``: get, convert and manage model weights."""
+"""``styler models …``: get, convert and manage model weights.
+
+Listing and managing models needs no torch; downloading, importing and converting load it
+inside their functions (see tests/test_cli_startup.py)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from tqdm import tqdm
-
-from engine.checkpoint import import_release
 from engine.errors import StylerError
-from engine.models.install import import_path, install
 from engine.models.store import (
     InstalledModel,
     default_style_model,
@@ -104,6 +103,10 @@ def run_download(args: argparse.Namespace) -> int:
     if get_installed(args.name) is not None and not args.force:
         print(f"{args.name} is already installed (use --force to download it again)")
         return 0
+    from tqdm import tqdm
+
+    from engine.models.install import install
+
     print(f"downloading {entry.title}, about {human_size(entry.download_size)}; licence: {entry.license}")
     # delay: no empty bar when the download fails at once (offline, proxy).
     with tqdm(unit="B", unit_scale=True, unit_divisor=1000, desc=args.name, delay=0.5) as bar:
@@ -119,6 +122,8 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from engine.models.install import import_path
+
     model = import_path(args.path, name=args.name, encoder=args.encoder)
     _print_installed(model)
     return 0
@@ -170,6 +175,8 @@ def run_folder(args: argparse.Namespace) -> int:
 
 
 def run_import_adaattn(args: argparse.Namespace) -> int:
+    from engine.checkpoint import import_release
+
     written = import_release(args.folder, args.output, args.encoder)
     print(f"imported AdaAttN release from {args.folder} -> {written}")
     return 0

@@ -10,13 +10,7 @@ from pathlib import Path
 from engine.commands._option_types import non_negative_float, positive_int
 from engine.commands.stylize import add_prompt_options
 from engine.errors import StylerError
-from engine.image_io import format_for, load_image
-from engine.masks import save_mask
-from engine.models.store import resolve_segmenter
 from engine.options import RenderOptions
-from engine.pipeline import region_mask_for
-from engine.segment import load_segmenter
-from engine.targets import refuse_input_targets
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.image_io import format_for, load_image
+    from engine.masks import save_mask
+    from engine.models.store import resolve_segmenter
+    from engine.pipeline import region_mask_for
+    from engine.segment import load_segmenter
+    from engine.targets import refuse_input_targets
+
     if not args.prompt and not args.negative:
         raise StylerError("segment needs at least one --prompt (or --negative)")
     output: Path = args.output or args.image.with_name(f"{args.image.stem}.mask.png")

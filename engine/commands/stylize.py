@@ -1,4 +1,8 @@
-"""``styler stylize CONTENT... --style STYLE``: stylise photos one by one."""
+"""``styler stylize CONTENT... --style STYLE``: stylise photos one by one.
+
+Start-up: only argparse and torch-free modules are imported at the top; torch and the
+engine load inside the functions that need them, so ``--help`` and usage errors are
+instant (tests/test_cli_startup.py holds that boundary)."""
 
 from __future__ import annotations
 
@@ -6,8 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from engine.commands._option_types import (
     MAX_SEED,
@@ -20,16 +23,12 @@ from engine.commands._option_types import (
     unit_float,
 )
 from engine.errors import StylerError
-from engine.image_io import format_for, load_image
-from engine.masks import load_mask
-from engine.naming import check_file_name, mask_path_for
-from engine.models.store import resolve_segmenter, resolve_style_model
-from engine.options import RenderOptions
-from engine.pipeline import Pipeline
-from engine.resources import sample_style
-from engine.segment import load_segmenter
-from engine.stylizer import DEFAULT_STYLE_SIZE, Stylizer
-from engine.targets import NamedInput, refuse_input_targets
+from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, RenderOptions
+
+if TYPE_CHECKING:  # these load torch: imported where a render runs, not for --help
+    from engine.pipeline import Pipeline
+    from engine.stylizer import Stylizer
+    from engine.targets import NamedInput
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,8 +65,11 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                    help="compute precision (default auto = fp32)")
-    p.add_argument("--subsample-style", action="store_true",
-                   help="subsample style positions like the released code (faster, approximate)")
+    p.add_argument("--style-attention", choices=STYLE_REDUCTIONS, default="pooled",
+                   help="pooled (default): above 4096 style positions a level attends to 2×2 or "
+                   "larger cells of the style, deterministic and close to exact; exact: every "
+                   "position (slower at large style sizes); release: the released code's random "
+                   "subset (--seed picks it; the authors used 6666)")
     p.add_argument("--seed", type=seed_number, default=None, help=f"seed for anything random (0 to {MAX_SEED})")
     add_region_options(p)
 
@@ -111,11 +113,18 @@ STYLE_HELP = "the style image (a painting), or a sample style's name (see `style
 
 def style_path(text: str) -> Path:
     """``--style``: an image file, or the name of a sample style when no such file exists."""
+    from engine.resources import sample_style
+
     path = Path(text)
     return path if path.exists() else (sample_style(text) or path)
 
 
 def make_stylizer(args: argparse.Namespace, model_path: Path | None = None) -> Stylizer:
+    import torch
+
+    from engine.models.store import resolve_style_model
+    from engine.stylizer import Stylizer
+
     if args.seed is not None:
         torch.manual_seed(args.seed)
     return Stylizer.from_file(
@@ -123,7 +132,7 @@ def make_stylizer(args: argparse.Namespace, model_path: Path | None = None) -> S
         device=args.device,
         precision=args.precision,
         style_size=args.style_size or None,
-        subsample_style=args.subsample_style,
+        style_attention=args.style_attention,
         seed=args.seed,
     )
 
@@ -138,6 +147,10 @@ def rendering_inputs(args: argparse.Namespace, model_path: Path) -> list[NamedIn
 def output_paths(inputs: list[Path], output: Path | None, others: Sequence[NamedInput] = ()) -> list[Path]:
     """Where each input's result goes; refuses any plan that would write over an input
     (a content photo or one of ``others``) or in a format Styler cannot write, before any work."""
+    from engine.image_io import format_for
+    from engine.naming import check_file_name
+    from engine.targets import refuse_input_targets
+
     if output is not None:
         check_file_name(output)  # before stat-ing it: a name that long is an OS error
     if output is None:
@@ -160,6 +173,10 @@ def output_paths(inputs: list[Path], output: Path | None, others: Sequence[Named
 def make_pipeline(args: argparse.Namespace, model_path: Path | None = None) -> Pipeline:
     """The per-image pipeline every rendering command uses (style set separately). CLIPSeg
     is loaded only when a photo is given a prompt."""
+    from engine.models.store import resolve_segmenter
+    from engine.pipeline import Pipeline
+    from engine.segment import load_segmenter
+
     stylizer = make_stylizer(args, model_path)
     folder = getattr(args, "segmenter", None)
     return Pipeline(stylizer, segmenter=lambda: load_segmenter(resolve_segmenter(folder), stylizer.device))
@@ -188,6 +205,12 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.image_io import load_image
+    from engine.masks import load_mask
+    from engine.models.store import resolve_style_model
+    from engine.naming import mask_path_for
+    from engine.targets import refuse_input_targets
+
     inputs: list[Path] = args.content
     options = render_options(args)
     if args.mask is not None and (options.uses_region or options.invert):

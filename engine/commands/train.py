@@ -12,7 +12,6 @@ from typing import Any
 from engine.commands._option_types import finite_float, seed_number
 from engine.errors import StylerError
 from engine.train.config import TrainConfig, load_saved, merge_for_resume
-from engine.train.loop import train
 
 _PATH_FIELDS = ("content", "style", "init", "encoder")
 
@@ -101,6 +100,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.train.loop import train
+
     config = config_from_args(args)
     try:
         Path(config.run_dir).mkdir(parents=True, exist_ok=True)

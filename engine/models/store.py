@@ -29,7 +29,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from engine.models.download import sha256_of
 from engine.errors import StylerError
 from engine.atomic import write_atomically
 from engine.models.folder import models_dir
@@ -114,6 +113,10 @@ def _from_record(name: str, record: dict[str, Any]) -> InstalledModel:
 
 
 def _hash_files(path: Path) -> dict[str, dict[str, Any]]:
+    # Here, not at the top: the download module pulls in http and ssl, which `styler models
+    # list` and every `--help` would otherwise pay for.
+    from engine.models.download import sha256_of
+
     root = models_dir()
     paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     return {p.relative_to(root).as_posix(): {"size": p.stat().st_size, "sha256": sha256_of(p)} for p in paths}

@@ -17,14 +17,13 @@ from typing import Any
 from engine.checkpoint import load_model, read_model_info
 from engine.devices import resolve_device
 from engine.errors import StylerError
-from engine.train.config import TrainConfig, load_saved, merge_for_resume
+from engine.train.config import STUDIES, TrainConfig, load_saved, merge_for_resume
 from engine.train.data import find_images, fixed_images
 from engine.train.loop import MODEL_FILE, Log, read_metrics, train
 from engine.train.report import write_report
 from engine.train.samples import stylize_pairs
 from engine.train.state import has_checkpoint
 
-STUDIES = ("levels", "loss-weights", "skew")
 GRID_ROWS = 4  # content images in the comparison grid
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import StylerError
-from engine.train.losses import LossWeights
+
+if TYPE_CHECKING:  # losses load torch; the CLI reads this config's defaults for --help
+    from engine.train.losses import LossWeights
+
+# The ablation studies ``styler ablate`` runs (engine.train.ablate).
+STUDIES = ("levels", "loss-weights", "skew")
 
 # Settings a resumed run may change: they do not alter what the weights become at a step.
 RESUMABLE_CHANGES = frozenset({"steps", "save_every", "sample_every", "log_every", "workers", "device", "compile"})
@@ -41,7 +46,9 @@ class TrainConfig:
     compile: bool = False  # torch.compile the network (pays off on long GPU runs)
 
     @property
-    def loss_weights(self) -> LossWeights:
+    def loss_weights(self) -> "LossWeights":
+        from engine.train.losses import LossWeights
+
         return LossWeights(self.lambda_global, self.lambda_local, self.lambda_skew, self.lambda_content)
 
     def validate(self) -> None:

@@ -17,7 +17,7 @@ from engine.compose import fuse
 from engine.errors import StylerError
 from engine.image_io import LoadedImage, load_image, resize_to_max_side, save_image
 from engine.masks import MaskSettings, combine_logits, finish_mask, mask_path_for, probability_map, save_mask
-from engine.model_store import resolve_segmenter
+from engine.models.store import resolve_segmenter
 from engine.region import render_region
 from engine.segment import Segmenter, load_segmenter
 from engine.stylizer import CancelCallback, ProgressCallback, Stylizer

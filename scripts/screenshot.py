@@ -117,7 +117,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="styler-screenshot-"))
     model = args.model
     if model:
-        from engine.model_store import resolve_style_model
+        from engine.models.store import resolve_style_model
 
         model = str(resolve_style_model(model))  # before STYLER_HOME moves to the temp folder
     os.environ["STYLER_HOME"] = str(work / "home")

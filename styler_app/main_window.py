@@ -703,8 +703,8 @@ class MainWindow(QMainWindow):
 
 
 def _missing_models(context: JobContext | None = None) -> list[MissingModel]:
-    from engine.model_store import missing_required_models
-    from engine.registry import human_size
+    from engine.models.store import missing_required_models
+    from engine.models.registry import human_size
 
     return [
         MissingModel(e.name, e.kind, e.title, f"{human_size(e.download_size)} download", e.license, e.manual)
@@ -713,8 +713,8 @@ def _missing_models(context: JobContext | None = None) -> list[MissingModel]:
 
 
 def _install(name: str, context: JobContext) -> str:
-    from engine.model_install import install
-    from engine.registry import human_size
+    from engine.models.install import install
+    from engine.models.registry import human_size
 
     def progress(done: int, total: int | None, rate: float) -> None:
         fraction = done / total if total else 0.0
@@ -725,6 +725,6 @@ def _install(name: str, context: JobContext) -> str:
 
 
 def _import(path: str) -> str:
-    from engine.model_install import import_path
+    from engine.models.install import import_path
 
     return import_path(path).name

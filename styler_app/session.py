@@ -120,7 +120,7 @@ class EngineSession:
 
     def pipeline(self, context: JobContext | None = None) -> Pipeline:
         if self._pipeline is None:
-            from engine.model_store import resolve_style_model
+            from engine.models.store import resolve_style_model
             from engine.pipeline import Pipeline
             from engine.stylizer import Stylizer
 
@@ -137,7 +137,7 @@ class EngineSession:
     def _segmenter_loader(self, device: object):  # type: ignore[no-untyped-def]
         if self.config.segmenter is None:
             return None  # the pipeline loads the installed CLIPSeg when a prompt first needs it
-        from engine.model_store import resolve_segmenter
+        from engine.models.store import resolve_segmenter
         from engine.segment import load_segmenter
 
         folder = resolve_segmenter(self.config.segmenter)

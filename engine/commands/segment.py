@@ -11,7 +11,7 @@ from engine.commands.stylize import add_prompt_options, non_negative_float
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image, resize_to_max_side
 from engine.masks import save_mask
-from engine.model_store import resolve_segmenter
+from engine.models.store import resolve_segmenter
 from engine.pipeline import RenderOptions, region_mask_for
 from engine.segment import load_segmenter
 

@@ -11,7 +11,7 @@ import torch
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image
 from engine.masks import mask_path_for
-from engine.model_store import resolve_segmenter, resolve_style_model
+from engine.models.store import resolve_segmenter, resolve_style_model
 from engine.pipeline import Pipeline, RenderOptions
 from engine.segment import load_segmenter
 from engine.stylizer import DEFAULT_STYLE_SIZE, Stylizer

@@ -214,6 +214,8 @@ def _train(
                     "seconds": round(elapsed, 3),
                     "skipped_files": len(skips),
                 }
+                if device.type == "cuda":  # what the GUI shows as GPU memory in use
+                    record["memory_gib"] = round(torch.cuda.memory_allocated(device) / 2**30, 3)
                 if ctx.is_main:
                     _append_metrics(run_dir / METRICS_FILE, record)
                 log(

@@ -20,6 +20,7 @@ T = TypeVar("T")
 class Update(Generic[T]):
     items: list[T] = field(default_factory=list)
     reset: bool = False  # the file was replaced or cut: drop everything read before
+    pending: bool = False  # more complete lines wait beyond ``max_bytes``: read again soon
 
 
 class LineTail:
@@ -30,7 +31,9 @@ class LineTail:
         self._identity: tuple[int, int] | None = None  # (device, inode) of the file being read
         self._offset = 0
 
-    def read(self) -> Update[str]:
+    def read(self, max_bytes: int | None = None) -> Update[str]:
+        """``max_bytes`` bounds one call's work (a long history then loads over several
+        calls, each short enough not to stall a window); None reads all there is."""
         try:
             info = os.stat(self.path)
         except FileNotFoundError:
@@ -44,11 +47,16 @@ class LineTail:
             self._identity, self._offset = identity, 0
         if info.st_size == self._offset:
             return update
+        available = info.st_size - self._offset
+        limit = available if max_bytes is None else min(available, max_bytes)
         with open(self.path, "rb") as f:
             f.seek(self._offset)
-            chunk = f.read(info.st_size - self._offset)
+            chunk = f.read(limit)
+            if b"\n" not in chunk and limit < available:  # one line longer than max_bytes
+                chunk += f.read(available - limit)
         complete = chunk.rfind(b"\n") + 1
         self._offset += complete
+        update.pending = len(chunk) < available  # stopped at the cap: more lines may wait
         update.items = chunk[:complete].decode("utf-8", errors="replace").splitlines()
         return update
 
@@ -59,13 +67,17 @@ class MetricsTail:
     def __init__(self, path: Path) -> None:
         self._lines = LineTail(path)
 
-    def read(self) -> Update[Record]:
-        lines = self._lines.read()
-        records = []
-        for line in lines.items:
-            if line.strip():
+    def read(self, max_bytes: int | None = None) -> Update[Record]:
+        update = self._lines.read(max_bytes)
+        lines = [line for line in update.items if line.strip()]
+        try:
+            # One parse of all new lines as a JSON array: many times faster than line by line.
+            records = json.loads("[" + ",".join(lines) + "]")
+        except ValueError:
+            records = []
+            for line in lines:
                 try:
                     records.append(json.loads(line))
                 except ValueError:
                     continue  # a damaged line must not stop the plot; the file keeps it for a person
-        return Update(records, lines.reset)
+        return Update(records, update.reset, update.pending)

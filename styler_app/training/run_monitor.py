@@ -13,6 +13,7 @@ from engine.train.runs import RunSummary, process_alive, run_summary
 from engine.train.supervise import LOG_FILE
 
 POLL_MS = 250
+CHUNK_BYTES = 256 * 1024  # ≈ 1000 metrics lines per slice: a long history never stalls the window
 
 
 class RunMonitor(QObject):
@@ -45,6 +46,15 @@ class RunMonitor(QObject):
         self.poll()
         self._timer.start()
 
+    def _read_metrics(self) -> None:
+        if self._metrics is None:
+            return
+        update = self._metrics.read(CHUNK_BYTES)
+        if update.items or update.reset:
+            self.metrics.emit(update.items, update.reset)
+        if update.pending:  # the rest of a long history: the next slice as soon as the GUI is idle
+            QTimer.singleShot(0, self, self._read_metrics)
+
     def detach(self) -> None:
         self._timer.stop()
         self._live = False
@@ -56,9 +66,7 @@ class RunMonitor(QObject):
     def poll(self) -> None:
         if self.run_dir is None or self._metrics is None or self._log is None:
             return
-        update = self._metrics.read()
-        if update.items or update.reset:
-            self.metrics.emit(update.items, update.reset)
+        self._read_metrics()
         lines = self._log.read()
         if lines.items or lines.reset:
             self.log_lines.emit(lines.items, lines.reset)

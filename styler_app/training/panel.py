@@ -304,6 +304,19 @@ class TrainingPanel(QWidget):
         self.monitor.attach(run_dir, supervisor)
         self._update_buttons()
 
+    def reattach(self) -> RunSummary | None:
+        """At start-up: watch the newest run that is still going (left running when the
+        window closed), with live curves and Stop, as if this window had started it."""
+        running = self.running_runs()
+        if not running:
+            return None
+        run = running[0]
+        self.form.runs_root.setText(str(run.run_dir.parent))
+        self.form.run_name.setText(run.name)
+        self.attach(run.run_dir, run.supervisor)
+        self.show_info(f"Re-attached to {run.name}, still running (step {run.step} of {run.steps}).")
+        return run
+
     def stop(self) -> None:
         if self.current is not None and self.monitor.live:
             request_stop(self.current.run_dir)

@@ -12,7 +12,8 @@ from engine.errors import StylerError
 from engine.image_io import format_for, load_image, resize_to_max_side
 from engine.masks import save_mask
 from engine.models.store import resolve_segmenter
-from engine.pipeline import RenderOptions, region_mask_for
+from engine.options import RenderOptions
+from engine.pipeline import region_mask_for
 from engine.segment import load_segmenter
 
 

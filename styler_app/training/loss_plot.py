@@ -136,6 +136,14 @@ class LossPlot(QWidget):
         for term, curve in self.curves.items():
             curve.setData(*envelope(steps, self._smoothed[term].view()))
 
+    def show_weighted_terms(self, config: dict) -> None:
+        """Hide the curves of terms the run does not optimise (λ = 0): logged for comparisons,
+        they would set the scale. A click on a legend entry shows a hidden curve again."""
+        weights = {"global": config.get("lambda_global", 1), "local": config.get("lambda_local", 1),
+                   "skew": config.get("lambda_skew", 0)}
+        for term, curve in self.curves.items():
+            curve.setVisible(term == "loss" or bool(weights.get(term)))
+
     def _set_log(self, on: bool) -> None:
         self.plot.setLogMode(y=on)
 

@@ -142,7 +142,7 @@ class TrainingPanel(QWidget):
         outer = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(left)
         outer.addWidget(right)
-        outer.setSizes([360, 900])
+        outer.setSizes([max(self.form.sizeHint().width() + 30, 360), 900])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(outer)
@@ -356,6 +356,8 @@ class TrainingPanel(QWidget):
     def _summary(self, summary: RunSummary) -> None:
         previous = self.current
         self.current = summary
+        if previous is None or previous.config != summary.config:
+            self.plot.show_weighted_terms(summary.config)
         latest = self._latest
         text = f"{summary.name}: {summary.state if not self.monitor.live or summary.state == 'running' else 'starting'}"
         text += f" · step {summary.step} / {summary.steps}"

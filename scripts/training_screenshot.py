@@ -59,7 +59,7 @@ def main() -> int:
     form.style.setText(str(args.style))
     form.add_start(random_start_model(work / "random-start.safetensors"))
     for spin, value in ((form.steps, 400), (form.batch_size, 2), (form.crop_size, 64), (form.load_size, 96),
-                        (form.workers, 1), (form.log_every, 1), (form.save_every, 0), (form.sample_every, 6)):
+                        (form.workers, 1), (form.log_every, 1), (form.save_every, 0), (form.sample_every, 4)):
         spin.setValue(value)
     form.run_name.setText("paintings-demo")
     form.precision.setCurrentText("fp32")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QScrollArea
 
 from styler_app.requests import PreviewResult, RenderRequest
 from styler_app.session import EngineConfig, EngineSession
@@ -51,7 +51,11 @@ class TrainingStudio(QObject):
         self.window = window
         self.chooser = chooser
         self.panel = TrainingPanel(default_runs_root(), gallery_styles=window.styles.model.paths)
-        self.dock = window.docks.add("training", "Training", self.panel)
+        # In a scroll area: the panel's size must not raise the whole window's minimum size.
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        self.dock = window.docks.add("training", "Training", scroll)
         self._compares: list[CompareView] = []
         self.refresh_models()
         self._set_start_models()

@@ -55,8 +55,8 @@ def main() -> int:
     panel.setWindowTitle("Styler — Training")
     panel.resize(1500, 900)
     form = panel.form
-    form.content.setText(str(args.content))
-    form.style.setText(str(args.style))
+    form.content_folder.setText(str(args.content))
+    form.style_folder.setText(str(args.style))
     form.add_start(random_start_model(work / "random-start.safetensors"))
     for spin, value in ((form.steps, 400), (form.batch_size, 2), (form.crop_size, 64), (form.load_size, 96),
                         (form.workers, 1), (form.log_every, 1), (form.save_every, 0), (form.sample_every, 4)):

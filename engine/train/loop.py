@@ -16,10 +16,10 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from engine.atomic import write_atomically
 from engine.checkpoint import load_model, save_model
 from engine.devices import is_out_of_memory
 from engine.errors import StylerError
-from engine.atomic import write_atomically
 from engine.network import StyleNet
 from engine.train import distributed
 from engine.train.build import build_model

@@ -46,7 +46,11 @@ def read_status(run_dir: Path) -> RunStatus | None:
 def write_status(run_dir: Path, status: RunStatus) -> None:
     status.updated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     text = json.dumps(asdict(status), indent=2)
-    write_atomically(Path(run_dir) / STATUS_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    write_atomically(Path(run_dir) / STATUS_FILE, lambda tmp: _write_text(tmp, text))
+
+
+def _write_text(path: str, text: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
 
 
 def _supervisor_pid() -> int | None:

@@ -54,10 +54,10 @@ class TrainingForm(QWidget):
             self.preset.addItem(preset.name, preset)
         self.runs_root = QLineEdit(str(runs_root))
         self.run_name = QLineEdit("my-fine-tune")
-        self.content = QLineEdit()
-        self.content.setPlaceholderText("folder of photos")
-        self.style = QLineEdit()
-        self.style.setPlaceholderText("folder of paintings")
+        self.content_folder = QLineEdit()
+        self.content_folder.setPlaceholderText("folder of photos")
+        self.style_folder = QLineEdit()
+        self.style_folder.setPlaceholderText("folder of paintings")
         self.gallery_styles = QCheckBox("Use the styles in my gallery instead")
         self.start_from = QComboBox()
         self.start_from.setToolTip("A model to fine-tune, or an encoder to train from scratch on")
@@ -97,8 +97,8 @@ class TrainingForm(QWidget):
 
         form = QFormLayout(self)
         form.addRow("Preset", self.preset)
-        form.addRow("Content photos", _folder_row(self.content, "Content folder"))
-        form.addRow("Style images", _folder_row(self.style, "Style folder"))
+        form.addRow("Content photos", _folder_row(self.content_folder, "Content folder"))
+        form.addRow("Style images", _folder_row(self.style_folder, "Style folder"))
         form.addRow("", self.gallery_styles)
         form.addRow("Start from", start_row)
         form.addRow("Steps", self.steps)
@@ -185,7 +185,7 @@ class TrainingForm(QWidget):
         """``styler train`` (or ``ablate STUDY``) arguments for these settings."""
         study = self.study()
         args = ["ablate", study] if study else ["train"]
-        args += ["--content", self.content.text(), "--style", str(style_folder), "-o", str(self.run_dir())]
+        args += ["--content", self.content_folder.text(), "--style", str(style_folder), "-o", str(self.run_dir())]
         start = self.start_from.currentData()
         if start is not None:
             args += [f"--{start[0]}", start[1]]

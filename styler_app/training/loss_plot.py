@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from scipy.signal import lfilter
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from scipy.signal import lfilter
 
 TERMS = ("loss", "global", "local", "skew")  # metrics.jsonl keys; "loss" is the weighted total
 LABELS = {"loss": "total (weighted)", "global": "global", "local": "local", "skew": "skew"}
@@ -72,7 +72,6 @@ class LossPlot(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "step")
         self.plot.addLegend(offset=(-10, 10))
-        item = self.plot.getPlotItem()
         self.curves = {
             term: self.plot.plot([], [], pen=pg.mkPen(COLOURS[term], width=2), name=LABELS[term]) for term in TERMS
         }

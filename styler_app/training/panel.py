@@ -184,7 +184,7 @@ class TrainingPanel(QWidget):
 
     def _style_folder(self) -> Path:
         if not self.form.gallery_styles.isChecked():
-            return Path(self.form.style.text()).expanduser()
+            return Path(self.form.style_folder.text()).expanduser()
         # The gallery's styles, linked (not copied) into a folder of the run.
         folder = self.form.run_dir() / "gallery-styles"
         folder.mkdir(parents=True, exist_ok=True)
@@ -221,7 +221,7 @@ class TrainingPanel(QWidget):
             return
         self.show_info("Checking the folders…")
         self._pending = then
-        task = _FolderCheckTask(self.form.content.text(), str(style))
+        task = _FolderCheckTask(self.form.content_folder.text(), str(style))
         task.signals.done.connect(self._folders_checked)
         self._tasks.append(task)  # keeps its signals object alive until it reports
         QThreadPool.globalInstance().start(task)

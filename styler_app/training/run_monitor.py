@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.train.metrics_tail import LineTail, MetricsTail
-from engine.train.runs import RunSummary, process_alive, run_summary
+from engine.train.runs import process_alive, run_summary
 from engine.train.supervise import LOG_FILE
 
 POLL_MS = 250

@@ -5,9 +5,10 @@ window does to a run that is still going. The window creates one and forwards fo
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QScrollArea
@@ -27,15 +28,19 @@ if TYPE_CHECKING:
 COMPARE_SIZE = 512  # longer side of each compared render
 
 
+@dataclass
 class CompareJob:
     """Renders one request with another model, in a session of its own (the worker's own
     session and its caches stay as they are)."""
 
-    kind = "compare"
+    request: RenderRequest
+    config: EngineConfig
+    size: int
+    kind: Literal["task"] = "task"
 
-    def __init__(self, request: RenderRequest, config: EngineConfig, size: int) -> None:
-        self.request, self.config, self.size = request, config, size
-        self.title = f"Compare with {Path(config.model_path or '').parent.name}"
+    @property
+    def title(self) -> str:
+        return f"Compare with {Path(self.config.model_path or '').parent.name}"
 
     def run(self, context: JobContext) -> PreviewResult:
         session = EngineSession(self.config)
@@ -91,11 +96,11 @@ class TrainingStudio(QObject):
         if run is not None:
             self.dock.raise_()
 
-    def compare(self, models: list[str]) -> None:
+    def compare(self, models: list[str]) -> CompareView | None:
         request = self.window.choices.current_request()
         if request is None:
             QMessageBox.information(self.window, "Compare models", "Pick a photo and a style first.")
-            return
+            return None
         view = CompareView(models, self.window)
         self._compares.append(view)
         view.finished.connect(lambda _: self._compares.remove(view))
@@ -103,12 +108,14 @@ class TrainingStudio(QObject):
         base = EngineConfig(device=settings.device, precision=settings.precision)
         for model in models:
             job = CompareJob(request, replace(base, model_path=model), COMPARE_SIZE)
-            self.window.worker.submit(
-                job,
-                on_result=lambda result, model=model: view.show_result(model, result.result),
-                on_error=lambda message, model=model: view.show_error(model, message),
-            )
+            self.window.worker.submit(job, on_result=partial(self._compared, view, model),
+                                      on_error=partial(view.show_error, model))
         view.show()
+        return view
+
+    @staticmethod
+    def _compared(view: CompareView, model: str, result: PreviewResult) -> None:
+        view.show_result(model, result.result)
 
     def may_close(self) -> bool:
         """Asks what to do with a run that is still going; False = the person cancelled."""

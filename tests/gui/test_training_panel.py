@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +39,8 @@ def panel(qtbot, tmp_path: Path, data, monkeypatch: pytest.MonkeyPatch):  # type
     panel = TrainingPanel(tmp_path / "runs")
     qtbot.addWidget(panel)
     form = panel.form
-    form.content.setText(str(content))
-    form.style.setText(str(style))
+    form.content_folder.setText(str(content))
+    form.style_folder.setText(str(style))
     form.add_start(init)
     for spin, value in ((form.batch_size, 1), (form.crop_size, 32), (form.load_size, 32), (form.workers, 0),
                         (form.log_every, 1), (form.save_every, 2), (form.sample_every, 2), (form.steps, 5)):
@@ -150,7 +149,7 @@ def test_an_empty_folder_is_refused(qtbot, panel, tmp_path: Path) -> None:  # ty
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.txt").write_text("not an image")
-    panel.form.content.setText(str(empty))
+    panel.form.content_folder.setText(str(empty))
     panel.start_button.click()
     qtbot.waitUntil(lambda: "no images" in panel.message.text(), timeout=10_000)
     assert str(empty) in panel.message.text()

@@ -75,3 +75,19 @@ def test_preview_with_this_checkpoint_uses_the_runs_model(qtbot, window, photos:
     assert window.settings.model_path == str(finished_run / "model.safetensors")
     assert window.model_chooser.chosen() == str(finished_run / "model.safetensors")
     qtbot.waitUntil(lambda: window.model_label.text() == "Model: model", timeout=10_000)
+
+
+def test_compare_renders_the_photo_with_each_model(qtbot, window, photos: Path, tiny_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    other = make_init(tmp_path / "other.safetensors")
+    window.open_folder(photos)
+    window.styles.select_style(sample_styles()[0])
+    wait_for_preview(qtbot, window)
+    models = [str(tiny_model), str(other)]
+    view = window.training.compare(models)
+    assert view is not None
+    qtbot.waitUntil(lambda: len(view.images) == 2, timeout=120_000)
+    first, second = (pixels(view.images[m]) for m in models)
+    assert first.shape == second.shape  # same photo at the same size …
+    assert not np.array_equal(first, second)  # … painted by two different models
+    assert window.settings.model_path == ""  # comparing does not change the chosen model
+    view.close()

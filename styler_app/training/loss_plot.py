@@ -14,6 +14,7 @@ TERMS = ("loss", "global", "local", "skew")  # metrics.jsonl keys; "loss" is the
 LABELS = {"loss": "total (weighted)", "global": "global", "local": "local", "skew": "skew"}
 COLOURS = {"loss": "#000000", "global": "#0072B2", "local": "#D55E00", "skew": "#009E73"}  # Okabe–Ito
 REDRAW_HZ = 4
+# 1 px pens: Qt draws wider lines many times slower (pyqtgraph says the same).
 MAX_POINTS = 2000  # per curve on screen; longer histories are drawn as a min/max envelope
 
 
@@ -73,7 +74,7 @@ class LossPlot(QWidget):
         self.plot.setLabel("bottom", "step")
         self.plot.addLegend(offset=(-10, 10))
         self.curves = {
-            term: self.plot.plot([], [], pen=pg.mkPen(COLOURS[term], width=2), name=LABELS[term]) for term in TERMS
+            term: self.plot.plot([], [], pen=pg.mkPen(COLOURS[term], width=1), name=LABELS[term]) for term in TERMS
         }
         self._reset_series()
 

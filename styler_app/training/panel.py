@@ -292,7 +292,7 @@ class TrainingPanel(QWidget):
         except StylerError as exc:
             self.show_error(str(exc))
             return
-        self.show_info(f"Started {' '.join(args[:2])} in {run_dir}")
+        self.show_info(f"Started styler {args[0]} in {run_dir}")
         self.attach(run_dir, supervisor)
 
     def attach(self, run_dir: Path, supervisor: int | None = None) -> None:

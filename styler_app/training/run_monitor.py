@@ -13,7 +13,7 @@ from engine.train.runs import process_alive, run_summary
 from engine.train.supervise import LOG_FILE
 
 POLL_MS = 250
-CHUNK_BYTES = 256 * 1024  # ≈ 1000 metrics lines per slice: a long history never stalls the window
+CHUNK_BYTES = 64 * 1024  # ≈ 250 metrics lines per slice: a long history never stalls the window
 
 
 class RunMonitor(QObject):

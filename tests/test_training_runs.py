@@ -104,6 +104,11 @@ def test_a_dead_trainer_is_recorded_as_failed_by_its_supervisor(tmp_path: Path) 
     status = read_status(tmp_path)
     assert status is not None and status.state == "failed" and status.step == 7
     assert "killed by SIGKILL (signal 9)" in status.message and "step 7/10" in status.message
+    # A command that failed before it had a run to mark: its own one-line error is the message.
+    (tmp_path / "status.json").unlink()
+    (tmp_path / "train.log").write_text("styler: error: device 'cuda' asked for, but no CUDA GPU is usable here\n")
+    record_exit(tmp_path, 4343, 1)
+    assert read_status(tmp_path).message == "device 'cuda' asked for, but no CUDA GPU is usable here"  # type: ignore[union-attr]
     # A trainer that said how it ended keeps its own words.
     write_status(tmp_path, RunStatus("stopped", 4242, 7))
     record_exit(tmp_path, 4242, 1)

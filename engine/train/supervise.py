@@ -21,6 +21,7 @@ from engine.train.run_status import SUPERVISOR_ENV, RunStatus, read_status, writ
 
 LOG_FILE = "train.log"
 TAIL_LINES = 8
+ERROR_PREFIX = "styler: error: "  # how engine.cli reports a StylerError
 
 
 def last_lines(path: Path, count: int = TAIL_LINES) -> list[str]:
@@ -49,9 +50,13 @@ def record_exit(run_dir: Path, child_pid: int, returncode: int) -> None:
     if status is not None and (status.pid != child_pid or status.state != "running"):
         return  # the trainer recorded its own outcome, or the folder belongs to another run
     tail = last_lines(run_dir / LOG_FILE)
-    message = f"the training process ended unexpectedly ({describe_exit(returncode)})"
-    if tail:
-        message += "; last log lines:\n" + "\n".join(tail)
+    errors = [line.removeprefix(ERROR_PREFIX) for line in tail if line.startswith(ERROR_PREFIX)]
+    if errors:  # the command said what was wrong before it had a run to mark (e.g. no GPU)
+        message = errors[-1]
+    else:
+        message = f"the training process ended unexpectedly ({describe_exit(returncode)})"
+        if tail:
+            message += "; last log lines:\n" + "\n".join(tail)
     write_status(run_dir, RunStatus("failed", child_pid, status.step if status else 0, message, os.getpid()))
 
 

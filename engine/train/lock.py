@@ -55,8 +55,10 @@ class RunLock:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / LOCK_FILE
         self._fd: int | None = None
+        self._created = False
 
     def acquire(self) -> None:
+        self._created = not self.run_dir.exists()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         if not _try_lock(fd):
@@ -67,9 +69,14 @@ class RunLock:
         self._fd = fd
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor drops the lock
-            self._fd = None
+        if self._fd is None:
+            return
+        # A start refused before it wrote anything (bad input) leaves no folder behind.
+        if self._created and [p.name for p in self.run_dir.iterdir()] == [LOCK_FILE]:
+            self.path.unlink(missing_ok=True)
+            self.run_dir.rmdir()
+        os.close(self._fd)  # closing the descriptor drops the lock
+        self._fd = None
 
     def __enter__(self) -> "RunLock":
         self.acquire()

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.compose import fuse
+from engine.compose import fuse, region_box
 from engine.errors import StylerError
 from engine.image_io import LoadedImage, load_image, resize_to_max_side, save_image
-from engine.masks import combine_logits, finish_mask, mask_path_for, probability_map, save_mask
+from engine.masks import combine_logits, finish_mask, fit_mask, probability_map, save_mask
+from engine.naming import mask_path_for
 from engine.models.store import resolve_segmenter
 from engine.options import RenderOptions
-from engine.region import render_region
 from engine.segment import Segmenter, load_segmenter
 from engine.stylizer import CancelCallback, ProgressCallback, Stylizer
 
@@ -37,23 +37,32 @@ class Pipeline:
 
     ``segmenter`` is a Segmenter, or a function that loads one; it is called the first time
     a prompt is used, so photos without prompts never load CLIPSeg. By default the
-    installed CLIPSeg on the stylizer's device (loaded once per process)."""
+    installed CLIPSeg on the stylizer's device (loaded once per process).
+
+    Every caller goes through these verbs: ``set_style``, ``load_segmenter``, ``render``,
+    ``render_file``; an image's pixels are hashed once (``LoadedImage.key``) and that
+    identity keys the stylizer's and the segmenter's caches."""
 
     def __init__(self, stylizer: Stylizer, segmenter: Segmenter | SegmenterLoader | None = None) -> None:
         self.stylizer = stylizer
         self._segmenter = segmenter
 
-    @property
-    def segmenter(self) -> Segmenter:
+    def set_style(self, style: LoadedImage, key: str | None = None) -> None:
+        """The style for the renders that follow; its encoding is cached (``key``, by
+        default the pixels' identity, names it)."""
+        self.stylizer.set_style(style.rgb, key=key or style.key)
+
+    def load_segmenter(self) -> Segmenter:
+        """CLIPSeg, loaded on first use; call it early to hear about a broken install once."""
         if self._segmenter is None:
             self._segmenter = load_segmenter(resolve_segmenter(None), self.stylizer.device)
         elif not isinstance(self._segmenter, Segmenter):
             self._segmenter = self._segmenter()
         return self._segmenter
 
-    def region_mask(self, rgb: np.ndarray, options: RenderOptions) -> np.ndarray:
-        """(H, W) float32 mask in [0, 1] of what ``options``' prompts select in ``rgb``."""
-        return region_mask_for(self.segmenter, rgb, options)
+    def region_mask(self, image: LoadedImage, options: RenderOptions) -> np.ndarray:
+        """(H, W) float32 mask in [0, 1] of what ``options``' prompts select in ``image``."""
+        return region_mask_for(self.load_segmenter(), image.rgb, options, image.key)
 
     def render(
         self,
@@ -61,32 +70,37 @@ class Pipeline:
         options: RenderOptions,
         progress: ProgressCallback | None = None,
         cancel: CancelCallback | None = None,
+        mask: np.ndarray | None = None,
     ) -> RenderResult:
+        """Stylise ``image``: the whole of it, what ``options``' prompts select, or what
+        ``mask`` selects ((h, w) in [0, 1], e.g. brushed or painted elsewhere, at the image's
+        size or its aspect ratio; it replaces the prompts). Outside the mask every pixel is
+        the input's, bit for bit; only the mask's box is rendered."""
         image = resize_to_max_side(image, options.max_size)
-        if not options.uses_region:
+        height, width = image.rgb.shape[:2]
+        if mask is None and not options.uses_region:
             if options.invert:
-                raise StylerError("--invert needs --prompt or --negative: it inverts a region")
-            self.stylizer.set_content(image.rgb)
-            rgb = self.stylizer.render(
-                strength=options.strength,
-                preserve_color=options.preserve_color,
-                progress=progress,
-                cancel=cancel,
-            )
+                raise StylerError("inverting needs a region to invert: give a prompt or a negative prompt")
+            self.stylizer.set_content(image.rgb, key=image.key)
+            rgb = self.stylizer.render(options.strength, options.preserve_color, progress, cancel)
             return RenderResult(rgb=rgb, image=image)
-        if progress is not None:
-            progress(0.0, "finding the region")
-        mask = self.region_mask(image.rgb, options)
-        if not mask.any():
+        given = mask is not None
+        if mask is not None:
+            mask = fit_mask(mask, height, width)
+        else:
+            if progress is not None:
+                progress(0.0, "finding the region")
+            mask = self.region_mask(image, options)
+        box = region_box(mask)
+        if box is None:
             name = image.source or "the image"
             # Not an error: the photo passes through unchanged, and the user is told why.
-            return RenderResult(
-                rgb=image.rgb.copy(), image=image, mask=mask, notes=[f"prompt matched nothing in {name}"]
-            )
-        stylized, box = render_region(
-            self.stylizer, image.rgb, mask, options.strength, options.preserve_color,
-            crop=options.crop, progress=progress, cancel=cancel,
-        )
+            note = f"the mask selects nothing in {name}" if given else f"prompt matched nothing in {name}"
+            return RenderResult(rgb=image.rgb.copy(), image=image, mask=mask, notes=[note])
+        if not options.crop:
+            box = (0, 0, height, width)
+        self.stylizer.set_content(image.rgb, key=image.key)  # the encoder sees the whole photo
+        stylized = self.stylizer.render(options.strength, options.preserve_color, progress, cancel, window=box)
         return RenderResult(rgb=fuse(image.rgb, stylized, mask, box), image=image, mask=mask)
 
     def render_file(
@@ -96,20 +110,22 @@ class Pipeline:
         options: RenderOptions,
         progress: ProgressCallback | None = None,
         cancel: CancelCallback | None = None,
+        mask: np.ndarray | None = None,
     ) -> RenderResult:
-        result = self.render(load_image(source), options, progress, cancel)
+        result = self.render(load_image(source), options, progress, cancel, mask)
         save_result(destination, result)
         if options.save_mask:
-            mask = result.mask if result.mask is not None else np.ones(result.rgb.shape[:2], np.float32)
-            save_mask(mask_path_for(destination), mask)
+            saved = result.mask if result.mask is not None else np.ones(result.rgb.shape[:2], np.float32)
+            save_mask(mask_path_for(destination), saved)
         return result
 
 
-def region_mask_for(segmenter: Segmenter, rgb: np.ndarray, options: RenderOptions) -> np.ndarray:
-    """(H, W) float32 mask in [0, 1]: what ``options``' prompts and negatives select in ``rgb``."""
+def region_mask_for(segmenter: Segmenter, rgb: np.ndarray, options: RenderOptions, key: str | None = None) -> np.ndarray:
+    """(H, W) float32 mask in [0, 1]: what ``options``' prompts and negatives select in
+    ``rgb`` (``key``: the pixels' identity when already known)."""
     if not options.uses_region:
         raise ValueError("a region mask needs prompts or negatives")
-    segmenter.set_image(rgb)
+    segmenter.set_image(rgb, key)
     prompts, negatives = list(options.prompts), list(options.negatives)
     logits = segmenter.logits(prompts + negatives)  # one decoder pass for all of them
     selection = combine_logits(

@@ -5,7 +5,6 @@ run in the worker thread."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections import OrderedDict
@@ -13,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 
 from engine.errors import Cancelled, StylerError
 from engine.options import RenderOptions
@@ -216,19 +214,10 @@ class EngineSession:
     # ------------------------------------------------------------------ internals
 
     def _render(self, pipeline: Pipeline, image: LoadedImage, request: RenderRequest, context: JobContext) -> RenderResult:
+        """Through ``Pipeline.render`` like the CLI; a brushed mask replaces the prompts'."""
         self._set_style(pipeline, request.style)
         context.check()
-        if request.mask_edit is None:
-            return pipeline.render(image, request.options, context.progress, context.cancelled)
-        # A brushed mask replaces segmentation: stylise everything, then keep the brushed part.
-        whole = dataclasses.replace(request.options, prompts=(), negatives=(), invert=False)
-        result = pipeline.render(image, whole, context.progress, context.cancelled)
-        from engine.compose import fuse
-
-        mask = _resize_mask(request.mask_edit, image.rgb.shape[1], image.rgb.shape[0])
-        result.rgb = fuse(image.rgb, result.rgb, mask)
-        result.mask = mask
-        return result
+        return pipeline.render(image, request.options, context.progress, context.cancelled, mask=request.mask_edit)
 
     def _content(self, path: Path, size: int) -> LoadedImage:
         """The content at preview size, decoded once per (file, version, size)."""
@@ -256,14 +245,6 @@ class EngineSession:
         except OSError:
             raise StylerError(f"{style}: style image not found; pick another style") from None
         if key != self._style_key:
-            pipeline.stylizer.set_style(load_image(style).rgb, key=key)
+            pipeline.set_style(load_image(style), key=key)
             self._style_key = key
 
-
-def _resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
-    if mask.shape == (height, width):
-        return mask.astype(np.float32)
-    from PIL import Image
-
-    resized = Image.fromarray(mask.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)

@@ -12,6 +12,10 @@ weights and random images (data loading is not timed: workers overlap it with co
 
     .venv/bin/python bench/train_bench.py                      # CUDA: batch 4, 512 px crops
     .venv/bin/python bench/train_bench.py --device cpu --size 64 --steps 3
+    # the Training studio's GPU figures: fp32 vs bf16 at 256 and 512 px (about 2 minutes)
+    .venv/bin/python bench/train_bench.py --device cuda --sizes 256 512 --variants fp32 bf16 --json train.json
+Peak memory is the device's allocator high-water mark on CUDA (reset per variant) and is
+not measured on the CPU.
 """
 
 from __future__ import annotations
@@ -56,7 +60,11 @@ def plain_attention():
         attention.attention_mean_std = saved
 
 
-def time_variant(device, levels, size, batch, steps, warmup, dtype, channels_last, compile_, plain) -> float:
+def time_variant(device, levels, size, batch, steps, warmup, dtype, channels_last, compile_, plain) -> tuple[float, int | None]:
+    """-> (seconds per step, peak device memory in bytes or None on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
     torch.manual_seed(0)
     net = StyleNet(StyleNetConfig(levels=levels)).to(device)
     if channels_last:
@@ -90,13 +98,16 @@ def time_variant(device, levels, size, batch, steps, warmup, dtype, channels_las
         for _ in range(steps):
             step()
         sync()
-    return (time.perf_counter() - start) / steps
+    seconds = (time.perf_counter() - start) / steps
+    return seconds, torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--size", type=int, help="crop size (default 512 on CUDA, 64 on the CPU)")
+    parser.add_argument("--sizes", type=int, nargs="+", help="several crop sizes, one table each (overrides --size)")
+    parser.add_argument("--variants", nargs="+", help="only these variants (e.g. fp32 bf16)")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--steps", type=int, help="timed steps (default 20 on CUDA, 3 on the CPU)")
     parser.add_argument("--warmup", type=int, default=2)
@@ -108,10 +119,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cuda = device.type == "cuda"
-    size = args.size or (512 if cuda else 64)
+    sizes = args.sizes or [args.size or (512 if cuda else 64)]
     steps = args.steps or (20 if cuda else 3)
     name = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"# training step, batch {args.batch}, {size}×{size} crops, {name}, torch {torch.__version__}")
 
     full = (3, 4, 5)
     variants = [
@@ -122,25 +132,32 @@ def main() -> None:
     if args.compile:
         variants.append(("bf16-compile", full, torch.bfloat16, cuda, True, False))
     variants.append(("bf16-no4", (3, 5), torch.bfloat16, cuda, False, False))
+    if args.variants:
+        unknown = set(args.variants) - {v[0] for v in variants}
+        if unknown:
+            parser.error(f"unknown variant(s) {', '.join(sorted(unknown))}")
+        variants = [v for v in variants if v[0] in args.variants]
 
-    results = {}
-    print(f"{'variant':<14} {'s/step':>9} {'steps/s':>8} {'img/s':>8} {'vs plain':>9}")
-    for label, levels, dtype, channels_last, compile_, plain in variants:
-        try:
-            seconds = time_variant(device, levels, size, args.batch, steps, args.warmup, dtype,
-                                   channels_last, compile_, plain)
-        except torch.OutOfMemoryError:
-            print(f"{label:<14} out of memory")
-            torch.cuda.empty_cache()
-            continue
-        results[label] = seconds
-        base = results.get("plain-fp32")
-        speedup = f"{base / seconds:.2f}×" if base else "–"
-        print(f"{label:<14} {seconds:9.4f} {1 / seconds:8.3f} {args.batch / seconds:8.2f} {speedup:>9}")
-        if cuda:
-            torch.cuda.empty_cache()
+    results: dict[int, dict[str, dict[str, float | None]]] = {}
+    for size in sizes:
+        print(f"# training step, batch {args.batch}, {size}×{size} crops, {name}, torch {torch.__version__}")
+        print(f"{'variant':<14} {'s/step':>9} {'steps/s':>8} {'img/s':>8} {'peak GiB':>9} {'vs first':>9}")
+        table = results.setdefault(size, {})
+        for label, levels, dtype, channels_last, compile_, plain in variants:
+            try:
+                seconds, peak = time_variant(device, levels, size, args.batch, steps, args.warmup, dtype,
+                                             channels_last, compile_, plain)
+            except torch.OutOfMemoryError:
+                print(f"{label:<14} out of memory")
+                torch.cuda.empty_cache()
+                continue
+            first = next(iter(table.values()), None)
+            table[label] = {"seconds_per_step": seconds, "peak_bytes": peak}
+            speedup = f"{first['seconds_per_step'] / seconds:.2f}×" if first else "–"
+            peak_text = f"{peak / 2**30:.2f}" if peak is not None else "–"
+            print(f"{label:<14} {seconds:9.4f} {1 / seconds:8.3f} {args.batch / seconds:8.2f} {peak_text:>9} {speedup:>9}")
     if args.json:
-        args.json.write_text(json.dumps({"device": name, "size": size, "batch": args.batch, "seconds_per_step": results}, indent=2))
+        args.json.write_text(json.dumps({"device": name, "batch": args.batch, "steps": steps, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

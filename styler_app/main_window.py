@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QShowEvent
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from engine.image_io import is_image_path
 from engine.resources import sample_styles
@@ -33,6 +33,8 @@ from styler_app.requests import PreviewResult
 from styler_app.saving import IMAGE_FILTER, Saving
 from styler_app.session import EngineConfig, EngineSession
 from styler_app.settings import AppSettings
+from styler_app.training.model_chooser import ModelChooser
+from styler_app.training.studio import TrainingStudio
 from styler_app.widgets.browser import BrowserPane
 from styler_app.widgets.history import HistoryStrip, Snapshot
 from styler_app.widgets.jobs_panel import JobsPanel
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         )
         self.saving = Saving(self, self.worker, self.choices, self.settings, self.jobs, self.docks.docks["jobs"], show)
         self.models = ModelSetup(self.worker, self)
+        self.training = TrainingStudio(self, self.model_chooser)
         build_menus(self)
         self._refresh_recent()
         self._build_status_bar()
@@ -100,6 +103,11 @@ class MainWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.prompt)
+        self.model_chooser = ModelChooser()
+        model_row = QHBoxLayout()
+        model_row.addWidget(QLabel("Model"))
+        model_row.addWidget(self.model_chooser, 1)
+        right_layout.addLayout(model_row)
         right_layout.addWidget(self.styles, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.browser)
@@ -139,7 +147,7 @@ class MainWindow(QMainWindow):
         self.styles.user_styles_changed.connect(self._persist_user_styles)
         self.previews.shown.connect(self._record_history)
         self.history.restore_requested.connect(self.restore_snapshot)
-        self.models.installed.connect(lambda name: self._engine_settings_changed())
+        self.models.installed.connect(lambda name: (self.training.refresh_models(), self.engine_settings_changed()))
         self.jobs.follow(self.worker)
         self.worker.status.connect(self._show_status)
         self.worker.environment.connect(self._environment_ready)
@@ -154,6 +162,7 @@ class MainWindow(QMainWindow):
         self.worker.start()
         if self._check_models:
             self.models.check()
+        self.training.started()
 
     # ------------------------------------------------------------------ browsing and drops
 
@@ -252,6 +261,7 @@ class MainWindow(QMainWindow):
 
     def _environment_ready(self, environment: dict) -> None:
         self.environment = environment
+        self.training.environment_ready(environment)
         if "error" in environment:
             self.device_label.setText("Engine unavailable")
             return
@@ -274,9 +284,10 @@ class MainWindow(QMainWindow):
 
             set_setting(MODELS_DIR, str(chosen))
             self.environment["models_dir"] = str(chosen)
-        self._engine_settings_changed()
+        self.training.refresh_models()
+        self.engine_settings_changed()
 
-    def _engine_settings_changed(self) -> None:
+    def engine_settings_changed(self) -> None:
         """A new model, device or precision: rebuild the engine and preview with it."""
         self.worker.reconfigure(default_session_factory(self.settings))
         self.previews.schedule()
@@ -306,6 +317,9 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.training.may_close():
+            event.ignore()
+            return
         running = self.worker.active_jobs()
         if running:
             answer = QMessageBox.question(
@@ -322,6 +336,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Save the layout, cancel every job, and wait for the engine and thumbnail threads."""
         self.previews.stop()
+        self.training.shutdown()
         self._save_window()
         if not self.worker.stop():
             log.warning("engine thread did not stop in time")

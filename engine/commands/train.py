@@ -5,6 +5,7 @@ Multi-GPU: ``torchrun --nproc_per_node N -m engine.cli train …`` (DDP, one pro
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_training_options(p)
     p.add_argument("--resume", action="store_true",
                    help="continue the run in RUN_DIR from its last checkpoint (other options may be left out)")
+    p.add_argument("--probe", type=int, metavar="N",
+                   help="measure instead of training: run N real steps at these settings in a scratch folder "
+                   "(RUN_DIR is not touched) and print seconds per step, the run's ETA and peak memory; "
+                   "the last line is the same as JSON")
     p.set_defaults(run=run)
 
 
@@ -99,15 +104,36 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**given)
 
 
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
+
+
+def run_probe(config: TrainConfig, steps: int, resume: bool) -> int:
+    from engine.train.probe import probe
+
+    if steps <= 0:
+        raise StylerError(f"--probe {steps}: give a positive number of steps to time")
+    start = 0
+    if resume:
+        from engine.train.runs import run_summary
+
+        start = run_summary(Path(config.run_dir)).checkpoint_step or 0
+    result = probe(config, steps, start_step=start)
+    print(
+        f"probe: {result.seconds_per_step:.3f} s/step on {result.device}; {config.steps - start} steps ≈ "
+        f"{_duration(result.eta_seconds)}; peak {result.memory_kind} memory {result.peak_memory_bytes / 2**30:.2f} GiB"
+    )
+    print(json.dumps(result.to_dict()))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.train.loop import train
 
-    config = config_from_args(args)
-    try:
-        Path(config.run_dir).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # e.g. a file where a folder should be, a read-only disk
-        raise StylerError(f"{config.run_dir}: cannot create the run folder ({exc.strerror or exc})") from None
-    result = train(config, resume=args.resume)
+    if args.probe is not None:
+        return run_probe(config_from_args(args), args.probe, args.resume)
+    result = train(config_from_args(args), resume=args.resume)
     state = "stopped" if result.stopped else "finished"
     print(f"{state} at step {result.step}: {result.model_path} (use it with `styler stylize --model`)")
     return 0

@@ -16,16 +16,19 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from engine.checkpoint import load_model, save_model
-from engine.errors import StylerError
 from engine.atomic import write_atomically
+from engine.checkpoint import load_model, save_model
+from engine.devices import is_out_of_memory
+from engine.errors import StylerError
 from engine.network import StyleNet
 from engine.train import distributed
 from engine.train.build import build_model
 from engine.train.config import TrainConfig
 from engine.train.data import PairStream, SkipLog, StreamSampler, check_sizes, find_images, fixed_images, make_loader
 from engine.train.distributed import DistContext
+from engine.train.lock import RunLock
 from engine.train.objective import LOSS_TERMS, StyleObjective
+from engine.train.run_status import StatusRecorder
 from engine.train.samples import render_samples
 from engine.train.state import ResumeState, has_checkpoint, load_checkpoint, save_checkpoint
 from engine.train.stop import StopWatcher
@@ -48,13 +51,21 @@ class TrainResult:
     model_path: Path
 
 
-def train(config: TrainConfig, resume: bool = False, log: Log = print) -> TrainResult:
-    """Run (or continue) one training run. Raises StylerError for anything the user can fix."""
+def train(config: TrainConfig, resume: bool = False, log: Log = print, keep_results: bool = True) -> TrainResult:
+    """Run (or continue) one training run. Raises StylerError for anything the user can fix.
+
+    ``keep_results=False`` skips the final model, checkpoint and sample grid (the probe
+    times a few steps and throws the run away)."""
     config.validate()
     check_sizes(config.load_size, config.crop_size)
     ctx = distributed.setup(config.device)
     try:
-        return _train(ctx, config, resume, log if ctx.is_main else (lambda _: None))
+        status = StatusRecorder(Path(config.run_dir), enabled=ctx.is_main and keep_results)
+        if not ctx.is_main:
+            return _train(ctx, config, resume, lambda _: None, keep_results, status)
+        # Rank 0 holds the run folder: a second trainer in it is refused before it writes.
+        with RunLock(Path(config.run_dir)), status.failures_recorded():
+            return _train(ctx, config, resume, log, keep_results, status)
     finally:
         distributed.teardown(ctx)
 
@@ -90,7 +101,9 @@ def _training_info(config: TrainConfig, step: int, world_size: int) -> dict[str,
     return info
 
 
-def _train(ctx: DistContext, config: TrainConfig, resume: bool, log: Log) -> TrainResult:
+def _train(
+    ctx: DistContext, config: TrainConfig, resume: bool, log: Log, keep_results: bool, status: StatusRecorder
+) -> TrainResult:
     run_dir = Path(config.run_dir)
     content_paths = find_images(config.content, "content")
     style_paths = find_images(config.style, "style")
@@ -115,16 +128,25 @@ def _train(ctx: DistContext, config: TrainConfig, resume: bool, log: Log) -> Tra
         sample_content = fixed_images(content_paths, SAMPLE_COUNT, config.crop_size)
         sample_style = fixed_images(style_paths, SAMPLE_COUNT, config.crop_size)
     distributed.barrier(ctx)
+    status.running(state.step)
+    saved_step = state.step if resume else None
 
     def save(step: int, elapsed: float, images: int) -> None:
+        nonlocal saved_step
         if ctx.is_main:
-            # Model first: whenever a checkpoint exists, the model file it resumes into does too.
-            save_model(net, run_dir / MODEL_FILE, _training_info(config, step, ctx.world_size), provenance)
-            save_checkpoint(run_dir, net, optimizer, ResumeState(step, elapsed, images))
+            try:
+                # Model first: whenever a checkpoint exists, the model file it resumes into does too.
+                save_model(net, run_dir / MODEL_FILE, _training_info(config, step, ctx.world_size), provenance)
+                save_checkpoint(run_dir, net, optimizer, ResumeState(step, elapsed, images))
+            except StylerError as exc:  # e.g. the disk filled up: the atomic write kept the old file
+                kept = f"the checkpoint of step {saved_step} is intact" if saved_step is not None else "no checkpoint was saved yet"
+                raise StylerError(f"saving step {step} failed: {exc}; {kept} (free some space, then Resume)") from None
+            saved_step = step
         distributed.barrier(ctx)
 
     if state.step >= config.steps:
         log(f"{run_dir}: already at step {state.step} of {config.steps}; raise --steps to train longer")
+        status.ended(state.step, stopped=False)
         return TrainResult(run_dir, state.step, False, 0, run_dir / MODEL_FILE)
 
     objective: torch.nn.Module = StyleObjective(net, config.loss_weights, seed=config.seed)
@@ -159,12 +181,17 @@ def _train(ctx: DistContext, config: TrainConfig, resume: bool, log: Log) -> Tra
             if channels_last:
                 content = content.contiguous(memory_format=torch.channels_last)
                 style = style.contiguous(memory_format=torch.channels_last)
-            with autocast:
-                _, terms = objective(content, style)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(terms["loss"]).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            try:
+                with autocast:
+                    _, terms = objective(content, style)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(terms["loss"]).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            except (torch.OutOfMemoryError, RuntimeError) as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                raise StylerError(_out_of_memory_message(config, device, step)) from None
             step += 1
             images += global_batch
             interval_steps += 1
@@ -187,6 +214,8 @@ def _train(ctx: DistContext, config: TrainConfig, resume: bool, log: Log) -> Tra
                     "seconds": round(elapsed, 3),
                     "skipped_files": len(skips),
                 }
+                if device.type == "cuda":  # what the GUI shows as GPU memory in use
+                    record["memory_gib"] = round(torch.cuda.memory_allocated(device) / 2**30, 3)
                 if ctx.is_main:
                     _append_metrics(run_dir / METRICS_FILE, record)
                 log(
@@ -196,9 +225,10 @@ def _train(ctx: DistContext, config: TrainConfig, resume: bool, log: Log) -> Tra
                 interval_start, interval_steps = time.perf_counter(), 0
 
             stopped = distributed.any_rank(ctx, stop.requested()) and step < config.steps
-            if stopped or step == config.steps or (config.save_every and step % config.save_every == 0):
+            last = step == config.steps and keep_results
+            if stopped or last or (config.save_every and step % config.save_every == 0):
                 save(step, elapsed, images)
-            if ctx.is_main and (step == config.steps or (config.sample_every and step % config.sample_every == 0)):
+            if ctx.is_main and (last or (config.sample_every and step % config.sample_every == 0)):
                 render_samples(net, sample_content, sample_style, run_dir / SAMPLES_DIR / f"step_{step:07d}.png")
             if stopped:
                 if ctx.is_main:
@@ -207,7 +237,19 @@ def _train(ctx: DistContext, config: TrainConfig, resume: bool, log: Log) -> Tra
                 break
     if skips:
         log(f"warning: {len(skips)} unreadable image(s) were skipped")
+    status.ended(step, stopped)
     return TrainResult(run_dir, step, stopped, len(skips), run_dir / MODEL_FILE)
+
+
+def _out_of_memory_message(config: TrainConfig, device: torch.device, step: int) -> str:
+    where = "GPU" if device.type == "cuda" else str(device)
+    lower = [f"the batch size (now {config.batch_size})", f"the crop size (now {config.crop_size})"]
+    if device.type == "cuda" and config.precision in ("auto", "fp32"):
+        lower.append("or use precision bf16")
+    return (
+        f"out of {where} memory at step {step + 1}: lower {', '.join(lower)}; "
+        f"the last checkpoint in {config.run_dir} is intact"
+    )
 
 
 def _append_metrics(path: Path, record: dict[str, Any]) -> None:

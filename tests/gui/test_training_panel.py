@@ -1,0 +1,156 @@
+"""The Training panel against real `styler train` child processes on tiny data (32 px crops,
+batch 1, CPU): start → live curves equal metrics.jsonl → Stop → checkpoint → Resume → the
+requested step; kill -9 → failed, Resume works; refusals for locked and empty folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.train.runs import run_summary
+from tests.test_train import make_init, write_images
+
+pytestmark = pytest.mark.slow
+RUN_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    root = tmp_path_factory.mktemp("training-data")
+    content = write_images(root / "content", 3, seed=1)
+    style = write_images(root / "style", 2, seed=2)
+    return content, style, make_init(root / "init.safetensors")
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path: Path, data, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from styler_app.training.panel import TrainingPanel
+
+    # Tiny tensors gain nothing from threads, and a shared machine makes spinning ones slow.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    content, style, init = data
+    panel = TrainingPanel(tmp_path / "runs")
+    qtbot.addWidget(panel)
+    form = panel.form
+    form.content_folder.setText(str(content))
+    form.style_folder.setText(str(style))
+    form.add_start(init)
+    for spin, value in ((form.batch_size, 1), (form.crop_size, 32), (form.load_size, 32), (form.workers, 0),
+                        (form.log_every, 1), (form.save_every, 2), (form.sample_every, 2), (form.steps, 5)):
+        spin.setValue(value)
+    form.device.setCurrentIndex(form.device.findData("auto"))
+    form.run_name.setText("tiny")
+    yield panel
+    panel.shutdown()
+
+
+def plotted(panel, term: str = "loss") -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    panel.plot.redraw()
+    x, y = panel.plot.curves[term].getData()
+    return np.asarray(x), np.asarray(y)
+
+
+def logged(run_dir: Path, term: str = "loss") -> tuple[np.ndarray, np.ndarray]:
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return np.array([r["step"] for r in records], float), np.array([r[term] for r in records], float)
+
+
+def assert_curves_match_file(panel, run_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    for term in ("loss", "global", "local", "skew"):
+        x, y = plotted(panel, term)
+        fx, fy = logged(run_dir, term)
+        assert len(fx) > 0
+        np.testing.assert_array_equal(x, fx)
+        np.testing.assert_array_equal(y, fy)
+
+
+def test_start_stop_resume_from_the_panel(qtbot, panel) -> None:  # type: ignore[no-untyped-def]
+    run_dir = panel.form.run_dir()
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.monitor.live and panel.plot.point_count() >= 1, timeout=RUN_TIMEOUT_MS)
+    panel.stop_button.click()
+    with qtbot.waitSignal(panel.monitor.ended, timeout=RUN_TIMEOUT_MS) as ended:
+        pass
+    summary = ended.args[0]
+    assert summary.state == "stopped", summary.message
+    assert (run_dir / "checkpoint.pt").is_file() and summary.checkpoint_step is not None
+    assert summary.checkpoint_step < 5
+    assert_curves_match_file(panel, run_dir)
+    assert panel.resume_button.isEnabled()
+
+    panel.resume_button.click()
+    with qtbot.waitSignal(panel.monitor.ended, timeout=RUN_TIMEOUT_MS) as ended:
+        pass
+    summary = ended.args[0]
+    assert summary.state == "finished", summary.message
+    assert summary.checkpoint_step == 5 and summary.step == 5
+    assert_curves_match_file(panel, run_dir)
+    assert panel.sample.pixmap() is not None and not panel.sample.pixmap().isNull()
+    assert any("finished at step 5" in line for line in panel.log.toPlainText().splitlines())
+    assert panel.runs.runs[0].state == "finished"
+
+
+def test_a_killed_run_is_failed_and_resumes(qtbot, panel) -> None:  # type: ignore[no-untyped-def]
+    run_dir = panel.form.run_dir()
+    panel.form.steps.setValue(4)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: (run_dir / "checkpoint.json").is_file(), timeout=RUN_TIMEOUT_MS)
+    # A window opened now (as after "Leave running" and a restart) re-attaches to the run.
+    from styler_app.training.panel import TrainingPanel
+
+    second = TrainingPanel(run_dir.parent)
+    qtbot.addWidget(second)
+    assert second.reattach() is not None and second.monitor.live and second.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: second.plot.point_count() >= 2, timeout=30_000)
+    second.shutdown()
+    trainer = run_summary(run_dir).pid
+    assert trainer is not None
+    os.kill(trainer, signal.SIGKILL)
+    with qtbot.waitSignal(panel.monitor.ended, timeout=60_000) as ended:
+        pass
+    summary = ended.args[0]
+    assert summary.state == "failed"
+    assert "SIGKILL" in summary.message and "failed" in panel.message.text()
+    assert "Resume continues from the checkpoint of step 2" in panel.message.text()
+    assert panel.resume_button.isEnabled()
+    panel.resume_button.click()
+    with qtbot.waitSignal(panel.monitor.ended, timeout=RUN_TIMEOUT_MS) as ended:
+        pass
+    assert ended.args[0].state == "finished" and ended.args[0].step == 4
+
+
+def test_a_run_folder_in_use_is_refused(qtbot, panel) -> None:  # type: ignore[no-untyped-def]
+    run_dir = panel.form.run_dir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from engine.train.lock import RunLock; "
+         "lock = RunLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(60)", str(run_dir)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        panel.start_button.click()
+        assert "in use by another training process" in panel.message.text()
+        assert f"process {holder.pid}" in panel.message.text()
+        assert not panel.monitor.live
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder is gone (killed, as a crash would): its lock went with it.
+    assert run_summary(run_dir).state == "new"
+
+
+def test_an_empty_folder_is_refused(qtbot, panel, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an image")
+    panel.form.content_folder.setText(str(empty))
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: "no images" in panel.message.text(), timeout=10_000)
+    assert str(empty) in panel.message.text()
+    assert not panel.monitor.live and not panel.form.run_dir().exists()

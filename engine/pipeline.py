@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +17,16 @@ from engine.compose import fuse
 from engine.errors import StylerError
 from engine.image_io import LoadedImage, load_image, resize_to_max_side, save_image
 from engine.masks import MaskSettings, combine_logits, finish_mask, mask_path_for, probability_map, save_mask
-from engine.model_store import resolve_segmenter
+from engine.model_store import resolve_refiner, resolve_segmenter
+from engine.refined_mask import refined_region_mask
+from engine.refiner import Click, Refiner, load_refiner
 from engine.region import render_region
 from engine.segment import Segmenter, load_segmenter
 from engine.stylizer import CancelCallback, ProgressCallback, Stylizer
 
 SegmenterLoader = Callable[[], Segmenter]
+RefinerLoader = Callable[[], Refiner]
+REFINERS = ("sam", "none")  # --refine: outline regions with SAM 2, or CLIPSeg's map as it is
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,18 @@ class RenderOptions:
     refine: bool = True  # snap the mask's edges to the photo (guided filter)
     crop: bool = True  # stylise only the region's box plus context when it is small
     save_mask: bool = False  # render_file also writes <output stem>.mask.png
+    refiner: str = "none"  # "sam": outline the region with SAM 2 (see engine.refined_mask)
+    points: tuple[Click, ...] = ()  # clicks in the photo's pixels (before max_size); need SAM
 
     @property
     def uses_region(self) -> bool:
-        return bool(self.prompts or self.negatives)
+        return bool(self.prompts or self.negatives or self.points)
+
+    def scaled_points(self, sx: float, sy: float) -> "RenderOptions":
+        """The same options for the photo resized by (sx, sy): clicks follow the pixels."""
+        if not self.points or (sx, sy) == (1.0, 1.0):
+            return self
+        return replace(self, points=tuple(p.scaled(sx, sy) for p in self.points))
 
     @property
     def mask_settings(self) -> MaskSettings:
@@ -74,11 +86,18 @@ class Pipeline:
 
     ``segmenter`` is a Segmenter, or a function that loads one; it is called the first time
     a prompt is used, so photos without prompts never load CLIPSeg. By default the
-    installed CLIPSeg on the stylizer's device (loaded once per process)."""
+    installed CLIPSeg on the stylizer's device (loaded once per process). ``refiner``
+    (SAM 2) likewise, the first time options ask for ``refiner="sam"``."""
 
-    def __init__(self, stylizer: Stylizer, segmenter: Segmenter | SegmenterLoader | None = None) -> None:
+    def __init__(
+        self,
+        stylizer: Stylizer,
+        segmenter: Segmenter | SegmenterLoader | None = None,
+        refiner: Refiner | RefinerLoader | None = None,
+    ) -> None:
         self.stylizer = stylizer
         self._segmenter = segmenter
+        self._refiner = refiner
 
     @property
     def segmenter(self) -> Segmenter:
@@ -88,8 +107,18 @@ class Pipeline:
             self._segmenter = self._segmenter()
         return self._segmenter
 
+    @property
+    def refiner(self) -> Refiner:
+        if self._refiner is None:
+            self._refiner = load_refiner(resolve_refiner(None), self.stylizer.device)
+        elif not isinstance(self._refiner, Refiner):
+            self._refiner = self._refiner()
+        return self._refiner
+
     def region_mask(self, rgb: np.ndarray, options: RenderOptions) -> np.ndarray:
         """(H, W) float32 mask in [0, 1] of what ``options``' prompts select in ``rgb``."""
+        if options.refiner == "sam":
+            return region_mask_for(lambda: self.segmenter, rgb, options, self.refiner)
         return region_mask_for(self.segmenter, rgb, options)
 
     def render(
@@ -99,7 +128,9 @@ class Pipeline:
         progress: ProgressCallback | None = None,
         cancel: CancelCallback | None = None,
     ) -> RenderResult:
-        image = resize_to_max_side(image, options.max_size)
+        resized = resize_to_max_side(image, options.max_size)
+        options = options.scaled_points(resized.size[0] / image.size[0], resized.size[1] / image.size[1])
+        image = resized
         if not options.uses_region:
             if options.invert:
                 raise StylerError("--invert needs --prompt or --negative: it inverts a region")
@@ -142,10 +173,28 @@ class Pipeline:
         return result
 
 
-def region_mask_for(segmenter: Segmenter, rgb: np.ndarray, options: RenderOptions) -> np.ndarray:
-    """(H, W) float32 mask in [0, 1]: what ``options``' prompts and negatives select in ``rgb``."""
+def region_mask_for(
+    segmenter: Segmenter | SegmenterLoader,
+    rgb: np.ndarray,
+    options: RenderOptions,
+    refiner: Refiner | None = None,
+) -> np.ndarray:
+    """(H, W) float32 mask in [0, 1]: what ``options``' prompts, negatives and clicks select
+    in ``rgb``; outlined by ``refiner`` when ``options.refiner == "sam"``."""
     if not options.uses_region:
-        raise ValueError("a region mask needs prompts or negatives")
+        raise ValueError("a region mask needs prompts, negatives or clicks")
+    if options.refiner not in REFINERS:
+        raise StylerError(f"unknown refiner {options.refiner!r}; use one of {', '.join(REFINERS)}")
+    if options.refiner == "sam":
+        if refiner is None:
+            raise ValueError("refiner='sam' needs a Refiner")
+        return refined_region_mask(
+            segmenter, refiner, rgb, options.prompts, options.negatives, options.points, options.mask_settings
+        )
+    if options.points:
+        raise StylerError("clicks (--point) need the SAM 2 refiner; drop --refine none")
+    if not isinstance(segmenter, Segmenter):
+        segmenter = segmenter()
     segmenter.set_image(rgb)
     prompts, negatives = list(options.prompts), list(options.negatives)
     logits = segmenter.logits(prompts + negatives)  # one decoder pass for all of them

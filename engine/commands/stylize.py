@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import torch
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image
 from engine.masks import mask_path_for
-from engine.model_store import resolve_segmenter, resolve_style_model
-from engine.pipeline import Pipeline, RenderOptions
+from engine.model_store import refiner_installed, resolve_refiner, resolve_segmenter, resolve_style_model
+from engine.pipeline import REFINERS, Pipeline, RenderOptions
+from engine.refiner import Click, load_refiner
 from engine.segment import load_segmenter
 from engine.stylizer import DEFAULT_STYLE_SIZE, Stylizer
 
@@ -32,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default: <stem>.styled.<ext> next to each input)",
     )
     add_render_options(p)
+    add_point_option(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(run=run)
 
@@ -86,6 +89,37 @@ def add_prompt_options(g: argparse._ActionsContainer) -> None:
                    help="do not snap the mask's edges to the photo's edges")
     g.add_argument("--segmenter", metavar="PATH",
                    help="local CLIPSeg model folder (default: the installed one)")
+    g.add_argument("--refine", dest="refiner", choices=REFINERS, default=None,
+                   help="outline the region with SAM 2 (sam) or keep CLIPSeg's map (none); "
+                   "default: sam when SAM 2 is installed")
+    g.add_argument("--refiner-model", metavar="PATH",
+                   help="local SAM 2 model folder (default: the installed one)")
+
+
+def add_point_option(p: argparse.ArgumentParser) -> None:
+    """Clicks, for one photo at a time (stylize, segment): their coordinates are its pixels."""
+    p.add_argument("--point", action="append", default=[], type=parse_point, metavar="X,Y",
+                   help="add the object at pixel X,Y of the photo (SAM 2); -X,Y removes the "
+                   "object there; repeatable")
+    # argparse takes "-60,5" for an option (only "-60" or "-.5" count as numbers); widen its
+    # notion of a negative number so `--point -60,5` reads as written in the docs.
+    p._negative_number_matcher = _NEGATIVE_NUMBER_OR_POINT
+
+
+_NEGATIVE_NUMBER_OR_POINT = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d*\.?\d+,\d*\.?\d+$")
+
+
+def parse_point(text: str) -> Click:
+    """``X,Y`` (add) or ``-X,Y`` (remove), X and Y in the photo's pixels."""
+    positive = not text.startswith("-")
+    parts = text.lstrip("-").split(",")
+    try:
+        x, y = (float(v) for v in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y or -X,Y in pixels, got {text!r}") from None
+    if x < 0 or y < 0:
+        raise argparse.ArgumentTypeError(f"pixel coordinates are not negative, got {text!r}")
+    return Click(x, y, positive)
 
 
 def _positive_int(text: str) -> int:
@@ -147,7 +181,26 @@ def make_pipeline(args: argparse.Namespace) -> Pipeline:
     is loaded only when a photo is given a prompt."""
     stylizer = make_stylizer(args)
     folder = getattr(args, "segmenter", None)
-    return Pipeline(stylizer, segmenter=lambda: load_segmenter(resolve_segmenter(folder), stylizer.device))
+    refiner_folder = getattr(args, "refiner_model", None)
+    return Pipeline(
+        stylizer,
+        segmenter=lambda: load_segmenter(resolve_segmenter(folder), stylizer.device),
+        refiner=lambda: load_refiner(resolve_refiner(refiner_folder), stylizer.device),
+    )
+
+
+def chosen_refiner(args: argparse.Namespace) -> str:
+    """--refine as given; by default SAM 2 when it is installed (or named), else none."""
+    if args.refiner is not None:
+        return args.refiner
+    return "sam" if args.refiner_model or refiner_installed() else "none"
+
+
+def check_points(points: list[Click], refiner: str) -> None:
+    if points and refiner != "sam":
+        if refiner_installed():
+            raise StylerError("--point needs SAM 2; drop --refine none")
+        resolve_refiner(None)  # raises the "not installed, here is how to get it" error
 
 
 def render_options(args: argparse.Namespace) -> RenderOptions:
@@ -166,7 +219,10 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
         refine=args.refine,
         crop=args.crop,
         save_mask=args.save_mask,
+        refiner=chosen_refiner(args),
+        points=tuple(getattr(args, "point", ())),
     )
+    check_points(list(options.points), options.refiner)
     if options.invert and not options.uses_region:
         raise StylerError("--invert needs --prompt or --negative: it inverts a region")
     return options
@@ -189,8 +245,10 @@ def run(args: argparse.Namespace) -> int:
             raise StylerError(f"{existing[0]}: already exists; pass --overwrite to replace it")
     style = load_image(args.style)
     pipeline = make_pipeline(args)
-    if options.uses_region:
+    if options.prompts or options.negatives:
         _ = pipeline.segmenter  # load CLIPSeg now: a broken folder is one error, not one per photo
+    if options.uses_region and options.refiner == "sam":
+        _ = pipeline.refiner
     pipeline.stylizer.set_style(style.rgb)
     failures = 0
     for src, dst in zip(inputs, outputs):

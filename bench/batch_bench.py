@@ -32,7 +32,8 @@ from engine.checkpoint import save_model  # noqa: E402
 from engine.devices import describe_device  # noqa: E402
 from engine.image_io import load_image  # noqa: E402
 from engine.network import StyleNet  # noqa: E402
-from engine.pipeline import Pipeline, RenderOptions, save_result  # noqa: E402
+from engine.options import RenderOptions  # noqa: E402
+from engine.pipeline import Pipeline, save_result  # noqa: E402
 from engine.stylizer import Stylizer  # noqa: E402
 
 

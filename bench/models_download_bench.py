@@ -21,8 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.download import fetch  # noqa: E402
-from engine.registry import REGISTRY_OVERRIDE_ENV, RemoteFile  # noqa: E402
+from engine.models.download import fetch  # noqa: E402
+from engine.models.registry import REGISTRY_OVERRIDE_ENV, RemoteFile  # noqa: E402
 from tests.local_http_server import PROXY_VARIABLES, LocalServer, Route  # noqa: E402
 from tests.release_weights import write_release  # noqa: E402
 
@@ -60,7 +60,7 @@ def bench_install(server: LocalServer, workdir: Path) -> None:
     (workdir / "override.json").write_text(json.dumps(override))
     os.environ[REGISTRY_OVERRIDE_ENV] = str(workdir / "override.json")
     os.environ["STYLER_HOME"] = str(workdir / "home")
-    from engine.model_install import install
+    from engine.models.install import install
 
     start = time.perf_counter()
     model = install("adaattn")

@@ -24,7 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.image_io import to_uint8  # noqa: E402
-from engine.masks import MaskSettings, combine_logits, finish_mask, probability_map  # noqa: E402
+from engine.masks import combine_logits, finish_mask, probability_map  # noqa: E402
+from engine.options import MaskSettings  # noqa: E402
 from engine.segment import Segmenter  # noqa: E402
 from tests.tiny_clipseg import write_tiny_clipseg  # noqa: E402
 

@@ -15,7 +15,6 @@ Order, and why:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from scipy import ndimage
 
 from engine.atomic import write_atomically
 from engine.image_io import to_uint8
+from engine.options import MaskSettings
 
 # Guided filter working resolution (longer side) and its parameters there: a radius of
 # about a third of a CLIPSeg patch, and eps = (0.03)² so only real edges steer the mask.
@@ -34,17 +34,6 @@ _GUIDE_RADIUS = 8
 _GUIDE_EPS = 1e-3
 # A logit that is "surely inside" (sigmoid = 1 in float32) yet finite for interpolation.
 _CERTAIN = 100.0
-
-
-@dataclass(frozen=True)
-class MaskSettings:
-    threshold: float = 0.4  # CLIPSeg probability at which a pixel belongs to the region
-    invert: bool = False  # the mask is everything outside the region
-    soft: bool = False  # inside the region, opacity follows CLIPSeg's confidence
-    feather: float = 0.0  # edge softening: the mask ramps over ±feather output pixels
-    grow: float = 0.0  # pixels to grow the region by (negative shrinks it)
-    min_area: float = 0.001  # islands and holes smaller than this fraction are removed
-    refine: bool = True  # snap edges to the image with a guided filter
 
 
 def combine_logits(positive: torch.Tensor | None, negative: torch.Tensor | None) -> torch.Tensor:

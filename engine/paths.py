@@ -1,4 +1,5 @@
-"""Where Styler keeps its files: models, styles, logs. Overridable with STYLER_HOME."""
+"""The root of Styler's per-user files (settings, models, styles, logs). Overridable with
+STYLER_HOME. The model folder itself is ``engine.models.folder.models_dir``."""
 
 from __future__ import annotations
 
@@ -15,10 +16,3 @@ def styler_home() -> Path:
         return Path(override).expanduser()
     return Path(platformdirs.user_data_dir("styler", appauthor=False))
 
-
-def models_dir() -> Path:
-    """``<styler_home>/models``, unless the user chose another folder (``styler models folder``)."""
-    from engine.user_settings import MODELS_DIR, get_setting  # here: user_settings imports this module
-
-    chosen = get_setting(MODELS_DIR)
-    return Path(chosen).expanduser() if chosen else styler_home() / "models"

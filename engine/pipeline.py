@@ -5,10 +5,8 @@ comes out the same whichever way it was made."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,61 +14,17 @@ import numpy as np
 from engine.compose import fuse
 from engine.errors import StylerError
 from engine.image_io import LoadedImage, load_image, resize_to_max_side, save_image
-from engine.masks import MaskSettings, combine_logits, finish_mask, mask_path_for, probability_map, save_mask
-from engine.model_store import resolve_refiner, resolve_segmenter
+from engine.masks import combine_logits, finish_mask, mask_path_for, probability_map, save_mask
+from engine.models.store import resolve_refiner, resolve_segmenter
+from engine.options import REFINERS, RenderOptions
 from engine.refined_mask import refined_region_mask
-from engine.refiner import Click, Refiner, load_refiner
+from engine.refiner import Refiner, load_refiner
 from engine.region import render_region
 from engine.segment import Segmenter, load_segmenter
 from engine.stylizer import CancelCallback, ProgressCallback, Stylizer
 
 SegmenterLoader = Callable[[], Segmenter]
 RefinerLoader = Callable[[], Refiner]
-REFINERS = ("sam", "none")  # --refine: outline regions with SAM 2, or CLIPSeg's map as it is
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    """Everything that decides an output's pixels, apart from the model and the style."""
-
-    strength: float = 1.0
-    preserve_color: bool = False
-    max_size: int | None = None  # cap on the content's longer side; None keeps its size
-    prompts: tuple[str, ...] = ()  # region to stylise (union); empty = the whole image
-    negatives: tuple[str, ...] = ()  # removed from the region
-    invert: bool = False  # stylise everything except the region
-    threshold: float = 0.4  # CLIPSeg probability at which a pixel joins the region
-    soft: bool = False  # inside the region, opacity follows CLIPSeg's confidence
-    feather: float = 3.0  # the region's edge ramps over ± this many output pixels
-    grow: float = 0.0  # grow the region by this many pixels (negative shrinks)
-    min_area: float = 0.001  # islands/holes below this fraction of the image are removed
-    refine: bool = True  # snap the mask's edges to the photo (guided filter)
-    crop: bool = True  # stylise only the region's box plus context when it is small
-    save_mask: bool = False  # render_file also writes <output stem>.mask.png
-    refiner: str = "none"  # "sam": outline the region with SAM 2 (see engine.refined_mask)
-    points: tuple[Click, ...] = ()  # clicks in the photo's pixels (before max_size); need SAM
-
-    @property
-    def uses_region(self) -> bool:
-        return bool(self.prompts or self.negatives or self.points)
-
-    def scaled_points(self, sx: float, sy: float) -> "RenderOptions":
-        """The same options for the photo resized by (sx, sy): clicks follow the pixels."""
-        if not self.points or (sx, sy) == (1.0, 1.0):
-            return self
-        return replace(self, points=tuple(p.scaled(sx, sy) for p in self.points))
-
-    @property
-    def mask_settings(self) -> MaskSettings:
-        return MaskSettings(
-            threshold=self.threshold, invert=self.invert, soft=self.soft,
-            feather=self.feather, grow=self.grow, min_area=self.min_area, refine=self.refine,
-        )
-
-    def settings_hash(self, *extra: str) -> str:
-        """Stable digest of the options plus e.g. the model and style identities."""
-        payload = json.dumps([asdict(self), *extra], sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 @dataclass

@@ -24,8 +24,9 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from engine.masks import MaskSettings, combine_logits, finish_mask
-from engine.refiner import BoxPrompt, Click, Refiner, upsample_logits
+from engine.masks import combine_logits, finish_mask
+from engine.options import Click, MaskSettings
+from engine.refiner import BoxPrompt, Refiner, upsample_logits
 from engine.segment import Segmenter
 
 MAX_REGIONS = 8  # more separate blobs than this are noise in CLIPSeg's map, not objects

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from engine.devices import resolve_device
 from engine.errors import StylerError
 from engine.image_io import to_uint8
+from engine.options import Click
 from engine.stylizer import image_key
 
 # model_type of the transformers SAM 2 checkpoints: facebook/sam2.1-* ship the video
@@ -40,20 +41,6 @@ REQUIRED_FILES = {
     "image processor settings": ("preprocessor_config.json",),
 }
 _IMAGE_CACHE_SIZE = 2
-
-
-@dataclass(frozen=True)
-class Click:
-    """A click on the photo: add (positive) or remove the object under it. Pixel coordinates
-    of the upright photo as loaded (EXIF orientation applied), before any --max-size."""
-
-    x: float
-    y: float
-    positive: bool = True
-
-    def scaled(self, sx: float, sy: float) -> "Click":
-        """The same spot on the photo resized by (sx, sy): the pixel centres scale."""
-        return Click((self.x + 0.5) * sx - 0.5, (self.y + 0.5) * sy - 0.5, self.positive)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine.atomic import write_atomically  # noqa: E402
 from engine.errors import StylerError  # noqa: E402
 from engine.image_io import IMAGE_SUFFIXES, load_image, to_uint8  # noqa: E402
-from engine.model_store import resolve_refiner, resolve_segmenter  # noqa: E402
-from engine.pipeline import RenderOptions, region_mask_for  # noqa: E402
+from engine.models.store import resolve_refiner, resolve_segmenter  # noqa: E402
+from engine.options import RenderOptions  # noqa: E402
+from engine.pipeline import region_mask_for  # noqa: E402
 from engine.refiner import load_refiner  # noqa: E402
 from engine.segment import load_segmenter  # noqa: E402
 

@@ -80,24 +80,24 @@ def use_dark_palette(app: "QApplication") -> None:  # type: ignore[name-defined]
 
 def set_scene(scene: str, window, photos: Path, work: Path):  # type: ignore[no-untyped-def]
     """Open what ``scene`` names over the ready window; returns the widget to capture."""
-    from styler_app.dialogs.first_run import MissingModel
+    from styler_app.requests import MissingModel
     from styler_app.dialogs.settings_dialog import SettingsDialog
     from styler_app.dialogs.system_info import SystemInfoDialog, format_environment
 
     if scene == "first-run":
-        window.show_first_run([
+        window.models.show_dialog([
             MissingModel("adaattn-coco-wikiart", "style", "AdaAttN (COCO + WikiArt)", "94 MB download", "Apache-2.0", ""),
             MissingModel("clipseg-rd64-refined", "segmenter", "CLIPSeg rd64 refined", "603 MB download", "MIT", ""),
         ])
-        return window._first_run
+        return window.models.dialog
     if scene == "settings":
         dialog = SettingsDialog(window.settings, window.environment.get("devices", []), str(work / "home" / "models"), window)
     elif scene == "system-info":
         dialog = SystemInfoDialog(format_environment(window.environment, str(work / "logs")), window)
     elif scene == "jobs":
         (photos / "IMG_0001.jpg").write_bytes(b"not really a jpeg")  # sorts first: fails at once
-        window.stylize_folder(photos, work / "styled")
-        window.save_to(work / "saved" / "IMG_2041.styled.jpg")  # queued behind the folder job
+        window.saving.stylize_folder(photos, work / "styled")
+        window.saving.save_to(work / "saved" / "IMG_2041.styled.jpg")  # queued behind the folder job
         return window
     else:
         return window
@@ -117,7 +117,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="styler-screenshot-"))
     model = args.model
     if model:
-        from engine.model_store import resolve_style_model
+        from engine.models.store import resolve_style_model
 
         model = str(resolve_style_model(model))  # before STYLER_HOME moves to the temp folder
     os.environ["STYLER_HOME"] = str(work / "home")
@@ -164,8 +164,8 @@ def main() -> int:
     window.preview.split.setValue(40)
 
     done: list[bool] = []
-    window.worker.result.connect(lambda job_id, payload: job_id == window._preview_job and done.append(True))
-    window.preview_now()
+    window.previews.shown.connect(lambda result: done.append(True))
+    window.previews.preview_now()
     deadline = time.monotonic() + 300
     while not done and time.monotonic() < deadline:
         app.processEvents()

@@ -12,7 +12,8 @@ def engine_environment() -> dict:
     import torch
 
     from engine import __version__
-    from engine.paths import models_dir, styler_home
+    from engine.models.folder import models_dir
+    from engine.paths import styler_home
 
     cuda = torch.cuda.is_available()
     devices: list[tuple[str, str]] = []

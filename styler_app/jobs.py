@@ -1,41 +1,53 @@
 """The jobs the window submits to the engine worker. Each is a small value object whose
-``run`` (worker thread) calls into the engine session."""
+``run`` (worker thread) calls into the engine session; ``EngineWorker.submit`` takes one
+plus the callbacks that receive its answer on the GUI thread."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from styler_app.session import BatchResult, PreviewResult, RenderRequest, SaveResult, SelectionResult
+from engine.options import RenderOptions
+from styler_app.requests import BatchResult, PreviewResult, RenderRequest, SaveResult, SelectionResult
+from styler_app.session import EngineSession
 from styler_app.worker import JobContext
+
+
+def session_of(context: JobContext) -> EngineSession:
+    """The worker's session, as the app builds it (tests of the worker alone use fakes)."""
+    session = context.session
+    if not isinstance(session, EngineSession):
+        raise TypeError(f"this job needs an EngineSession, the worker holds {type(session).__name__}")
+    return session
 
 
 @dataclass
 class PreviewJob:
     request: RenderRequest
     size: int  # longer side of the preview in pixels
-    kind: str = "preview"
+    kind: Literal["preview"] = "preview"
 
     @property
     def title(self) -> str:
         return f"Preview {self.request.content.name}"
 
     def run(self, context: JobContext) -> PreviewResult:
-        return context.session.preview(self.request, self.size, context)  # type: ignore[attr-defined]
+        return session_of(context).preview(self.request, self.size, context)
 
 
 @dataclass
 class SaveJob:
     request: RenderRequest
     destination: Path
-    kind: str = "save"
+    kind: Literal["save"] = "save"
 
     @property
     def title(self) -> str:
         return f"Save {self.destination.name}"
 
     def run(self, context: JobContext) -> SaveResult:
-        return context.session.save(self.request, self.destination, context)  # type: ignore[attr-defined]
+        return session_of(context).save(self.request, self.destination, context)
 
 
 @dataclass
@@ -44,14 +56,14 @@ class SaveSelectionJob:
 
     saves: list[tuple[RenderRequest, Path]]
     output: Path
-    kind: str = "save"
+    kind: Literal["save"] = "save"
 
     @property
     def title(self) -> str:
         return f"Save {len(self.saves)} photos → {self.output.name}"
 
     def run(self, context: JobContext) -> SelectionResult:
-        return context.session.save_many(self.saves, self.output, context)  # type: ignore[attr-defined]
+        return session_of(context).save_many(self.saves, self.output, context)
 
 
 @dataclass
@@ -60,13 +72,14 @@ class BatchJob:
 
     folder: Path
     output: Path
-    request: RenderRequest
+    style: Path
+    options: RenderOptions
     name_template: str
-    kind: str = "batch"
+    kind: Literal["batch"] = "batch"
 
     @property
     def title(self) -> str:
         return f"Stylize folder {self.folder.name} → {self.output.name}"
 
     def run(self, context: JobContext) -> BatchResult:
-        return context.session.batch(self.folder, self.output, self.request, self.name_template, context)  # type: ignore[attr-defined]
+        return session_of(context).batch(self.folder, self.output, self.style, self.options, self.name_template, context)

@@ -1,6 +1,7 @@
-"""The engine side of the app: what the worker thread holds (pipeline, caches) and the
-requests the GUI sends it. Engine modules that pull in torch are imported inside methods,
-which only ever run in the worker thread."""
+"""The engine side of the app: what the worker thread holds (pipeline, caches) and every
+piece of engine work the window asks for (previews, saves, folder jobs, model checks and
+installs). Engine modules that pull in torch are imported inside methods, which only ever
+run in the worker thread."""
 
 from __future__ import annotations
 
@@ -8,22 +9,22 @@ import dataclasses
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.errors import Cancelled, StylerError
+from engine.options import RenderOptions
 from styler_app.environment import process_memory_mib
+from styler_app.requests import BatchResult, MissingModel, PreviewResult, RenderRequest, SaveResult, SelectionResult
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # for annotations only; never imported on the GUI thread
-    from PySide6.QtGui import QImage
-
     from engine.image_io import LoadedImage
-    from engine.pipeline import Pipeline, RenderOptions, RenderResult
+    from engine.pipeline import Pipeline, RenderResult
     from styler_app.worker import JobContext
 
 
@@ -36,60 +37,6 @@ class EngineConfig:
     precision: str = "auto"
     style_size: int = 512  # the style's longer side when encoded (the CLI's --style-size)
     segmenter: str | None = None  # a CLIPSeg folder; None = the installed one, loaded on first prompt
-
-
-@dataclass(frozen=True)
-class RenderRequest:
-    """Everything the GUI decides about one render (preview or full size)."""
-
-    content: Path
-    style: Path
-    strength: float = 1.0
-    preserve_color: bool = False
-    prompts: tuple[str, ...] = ()
-    negatives: tuple[str, ...] = ()
-    invert: bool = False
-    threshold: float = 0.4
-    feather: float = 0.0
-    # The brushed mask, (h, w) float in [0, 1] at any size; replaces the prompt's mask.
-    mask_edit: np.ndarray | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass
-class PreviewResult:
-    request: RenderRequest
-    original: "QImage"
-    result: "QImage"
-    mask: np.ndarray | None  # the prompt's own mask at preview size (before any brushing)
-    notes: list[str]
-    seconds: float
-
-
-@dataclass
-class SaveResult:
-    destination: Path
-    notes: list[str]
-
-
-@dataclass
-class BatchResult:
-    output: Path
-    ok: int
-    failed: int
-    skipped: int
-
-    def __str__(self) -> str:
-        return f"{self.ok} stylised, {self.skipped} already done, {self.failed} failed → {self.output}"
-
-
-@dataclass
-class SelectionResult:
-    output: Path
-    ok: int
-    failed: int
-
-    def __str__(self) -> str:
-        return f"{self.ok} saved, {self.failed} failed → {self.output}"
 
 
 class _PartContext:
@@ -120,7 +67,7 @@ class EngineSession:
 
     def pipeline(self, context: JobContext | None = None) -> Pipeline:
         if self._pipeline is None:
-            from engine.model_store import resolve_style_model
+            from engine.models.store import resolve_style_model
             from engine.pipeline import Pipeline
             from engine.stylizer import Stylizer
 
@@ -137,7 +84,7 @@ class EngineSession:
     def _segmenter_loader(self, device: object):  # type: ignore[no-untyped-def]
         if self.config.segmenter is None:
             return None  # the pipeline loads the installed CLIPSeg when a prompt first needs it
-        from engine.model_store import resolve_segmenter
+        from engine.models.store import resolve_segmenter
         from engine.segment import load_segmenter
 
         folder = resolve_segmenter(self.config.segmenter)
@@ -215,11 +162,11 @@ class EngineSession:
         context.progress(1.0, f"{ok} of {len(saves)} saved")
         return SelectionResult(output, ok, failed)
 
-    def batch(self, folder: Path, output: Path, request: RenderRequest, name_template: str, context: JobContext) -> BatchResult:
+    def batch(self, folder: Path, output: Path, style: Path, options: RenderOptions, name_template: str, context: JobContext) -> BatchResult:
         """A folder job through ``engine.batch``: the same manifest and resume as the CLI."""
         from engine.batch import plan_batch, run_batch
 
-        plan = plan_batch(folder, output, request.style, name=name_template, prompts=request.prompts, invert=request.invert)
+        plan = plan_batch(folder, output, style, name=name_template, prompts=options.prompts, invert=options.invert)
         pipeline = self.pipeline(context)
 
         def on_event(event) -> None:  # type: ignore[no-untyped-def]
@@ -228,10 +175,43 @@ class EngineSession:
             context.progress(event.done / max(event.total, 1), f"{event.done} of {event.total}")
 
         self._style_key = None  # run_batch sets its own style on the shared stylizer
-        summary = run_batch(plan, pipeline, self.options(request), progress=on_event, cancel=context.cancelled)
+        summary = run_batch(plan, pipeline, options, progress=on_event, cancel=context.cancelled)
         if summary.cancelled:
             raise Cancelled()
         return BatchResult(output, summary.ok, summary.failed, summary.skipped)
+
+    # ------------------------------------------------------------------ models (first run)
+
+    @staticmethod
+    def missing_models() -> list[MissingModel]:
+        """The models a first run still needs, as the first-run dialog lists them."""
+        from engine.models.registry import human_size
+        from engine.models.store import missing_required_models
+
+        return [
+            MissingModel(e.name, e.kind, e.title, f"{human_size(e.download_size)} download", e.license, e.manual)
+            for e in missing_required_models()
+        ]
+
+    @staticmethod
+    def install_model(name: str, context: JobContext) -> str:
+        """Download and install a registry model; returns its name."""
+        from engine.models.install import install
+        from engine.models.registry import human_size
+
+        def progress(done: int, total: int | None, rate: float) -> None:
+            fraction = done / total if total else 0.0
+            text = f"{human_size(done)} of {human_size(total)} · {human_size(rate)}/s" if total else human_size(done)
+            context.progress(min(fraction, 0.999), text)
+
+        return install(name, progress, context.cancelled).name
+
+    @staticmethod
+    def import_model(path: str) -> str:
+        """Install a model file or folder from disk; returns its name."""
+        from engine.models.install import import_path
+
+        return import_path(path).name
 
     # ------------------------------------------------------------------ internals
 
@@ -239,34 +219,16 @@ class EngineSession:
         self._set_style(pipeline, request.style)
         context.check()
         if request.mask_edit is None:
-            return pipeline.render(image, self.options(request), context.progress, context.cancelled)
+            return pipeline.render(image, request.options, context.progress, context.cancelled)
         # A brushed mask replaces segmentation: stylise everything, then keep the brushed part.
-        whole = dataclasses.replace(request, prompts=(), negatives=(), invert=False)
-        result = pipeline.render(image, self.options(whole), context.progress, context.cancelled)
+        whole = dataclasses.replace(request.options, prompts=(), negatives=(), invert=False)
+        result = pipeline.render(image, whole, context.progress, context.cancelled)
         from engine.compose import fuse
 
         mask = _resize_mask(request.mask_edit, image.rgb.shape[1], image.rgb.shape[0])
         result.rgb = fuse(image.rgb, result.rgb, mask)
         result.mask = mask
         return result
-
-    @staticmethod
-    def options(request: RenderRequest, max_size: int | None = None) -> RenderOptions:
-        from engine.pipeline import RenderOptions
-
-        wanted: dict[str, Any] = {
-            "strength": request.strength,
-            "preserve_color": request.preserve_color,
-            "max_size": max_size,
-            "prompts": request.prompts,
-            "negatives": request.negatives,
-            "invert": request.invert,
-            "threshold": request.threshold,
-            "feather": request.feather,
-        }
-        # Mask controls are passed only where this engine build knows them.
-        known = {f.name for f in dataclasses.fields(RenderOptions)}
-        return RenderOptions(**{k: v for k, v in wanted.items() if k in known})
 
     def _content(self, path: Path, size: int) -> LoadedImage:
         """The content at preview size, decoded once per (file, version, size)."""

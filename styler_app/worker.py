@@ -6,6 +6,18 @@ GUI submits jobs and listens to signals; it never waits on the thread.
 
 torch is imported only inside the worker thread (see ``session.py``), so the window can
 appear before the engine has finished loading.
+
+Submitting engine work from the GUI, with its answer delivered back on the GUI thread::
+
+    job_id = worker.submit(
+        FunctionJob("count models", lambda context: context.session.missing_models()),
+        on_result=lambda missing: ...,      # the job's return value
+        on_error=lambda message: ...,       # one readable line
+        on_progress=lambda fraction, message: ...,
+        on_finished=lambda state: ...,      # "done" | "cancelled" | "failed", always last
+    )
+
+The signals below carry every job's events as well (the Jobs panel follows them all).
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -61,13 +73,25 @@ class JobContext:
         self._worker.item_failed.emit(self.job_id, item, reason)
 
 
-class Job(Protocol):
+# What a job is, for queue priority and for asking before quitting.
+JobKind = Literal["config", "preview", "task", "save", "batch"]
+# How a job ended; ``finished`` carries one of these.
+JobState = Literal["done", "cancelled", "failed"]
+
+Result = TypeVar("Result")
+Result_co = TypeVar("Result_co", covariant=True)
+
+
+class Job(Protocol[Result_co]):
     """Anything the worker can run. ``run`` executes in the worker thread."""
 
-    kind: str  # "preview", "save", "batch", ...
-    title: str  # shown in the Jobs panel
+    @property
+    def kind(self) -> JobKind: ...
 
-    def run(self, context: JobContext) -> object: ...
+    @property
+    def title(self) -> str: ...  # shown in the Jobs panel
+
+    def run(self, context: JobContext) -> Result_co: ...
 
 
 class EngineSessionLike(Protocol):
@@ -75,15 +99,26 @@ class EngineSessionLike(Protocol):
 
 
 @dataclass
-class FunctionJob:
+class FunctionJob(Generic[Result]):
     """A job made of a plain function of the context (used for small engine queries)."""
 
     title: str
-    function: Callable[[JobContext], object]
-    kind: str = "task"
+    function: Callable[[JobContext], Result]
+    kind: JobKind = "task"
 
-    def run(self, context: JobContext) -> object:
+    def run(self, context: JobContext) -> Result:
         return self.function(context)
+
+
+@dataclass
+class _Callbacks:
+    """One job's listeners on the GUI thread (see ``EngineWorker.submit``)."""
+
+    started: Callable[[], None] | None = None
+    progress: Callable[[float, str], None] | None = None
+    result: Callable[[Any], None] | None = None
+    error: Callable[[str], None] | None = None
+    finished: Callable[[JobState], None] | None = None
 
 
 @dataclass(order=True)
@@ -91,11 +126,11 @@ class _Queued:
     priority: int
     sequence: int
     job_id: int = field(compare=False)
-    job: Job | None = field(compare=False)
+    job: Job[object] | None = field(compare=False)
 
 
 # Previews jump ahead of queued saves and batches: the person is waiting on them.
-_PRIORITY = {"config": 0, "preview": 0, "task": 1, "save": 2, "batch": 3}
+_PRIORITY: dict[JobKind, int] = {"config": 0, "preview": 0, "task": 1, "save": 2, "batch": 3}
 _STOP_PRIORITY = -1
 
 
@@ -138,17 +173,37 @@ class EngineWorker(QObject):
         self._sequence = itertools.count()
         self._lock = threading.Lock()
         self._cancel_events: dict[int, threading.Event] = {}
-        self._kinds: dict[int, str] = {}
+        self._kinds: dict[int, JobKind] = {}
+        self._callbacks: dict[int, _Callbacks] = {}  # GUI thread only
         self._thread = _LoopThread(self._loop)
+        # The signals come from the worker thread; these slots belong to this object, which
+        # lives in the GUI thread, so Qt queues them there.
+        self.started.connect(self._deliver_started)
+        self.progress.connect(self._deliver_progress)
+        self.result.connect(self._deliver_result)
+        self.error.connect(self._deliver_error)
+        self.finished.connect(self._deliver_finished)
 
     # ------------------------------------------------------------------ GUI thread API
 
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, job: Job) -> int:
-        """Queue ``job``; returns its id. A new preview cancels every older preview."""
+    def submit(
+        self,
+        job: Job[Result],
+        *,
+        on_started: Callable[[], None] | None = None,
+        on_progress: Callable[[float, str], None] | None = None,
+        on_result: Callable[[Result], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        on_finished: Callable[[JobState], None] | None = None,
+    ) -> int:
+        """Queue ``job``; returns its id. The callbacks run on the GUI thread: ``on_result``
+        with what ``job.run`` returned, ``on_error`` with one readable line, ``on_finished``
+        always last. A new preview cancels every older preview."""
         job_id = next(self._ids)
+        self._callbacks[job_id] = _Callbacks(on_started, on_progress, on_result, on_error, on_finished)
         with self._lock:
             if job.kind == "preview":
                 for other, kind in self._kinds.items():
@@ -171,15 +226,14 @@ class EngineWorker(QObject):
             for event in self._cancel_events.values():
                 event.set()
 
-    def active_jobs(self, kinds: tuple[str, ...] = ("save", "batch")) -> list[int]:
+    def active_jobs(self, kinds: tuple[JobKind, ...] = ("save", "batch")) -> list[int]:
         """Ids of queued or running jobs of these kinds (to ask before quitting)."""
         with self._lock:
             return [job_id for job_id, kind in self._kinds.items() if kind in kinds]
 
     def reconfigure(self, session_factory: Callable[[], object]) -> None:
         """Use a new session (other device, model…) from the next job on."""
-        job = FunctionJob("apply settings", lambda context: self._replace_session(session_factory), "config")
-        self.submit(job)
+        self.submit(FunctionJob("apply settings", lambda context: self._replace_session(session_factory), "config"))
 
     def stop(self, timeout_ms: int = 30_000) -> bool:
         """Cancel everything, let the running job reach its next cancel check, end the thread."""
@@ -189,6 +243,33 @@ class EngineWorker(QObject):
 
     def is_running(self) -> bool:
         return self._thread.isRunning()
+
+    # ------------------------------------------------------------------ GUI thread: per-job callbacks
+
+    def _deliver_started(self, job_id: int, kind: str) -> None:
+        callbacks = self._callbacks.get(job_id)
+        if callbacks is not None and callbacks.started is not None:
+            callbacks.started()
+
+    def _deliver_progress(self, job_id: int, fraction: float, message: str) -> None:
+        callbacks = self._callbacks.get(job_id)
+        if callbacks is not None and callbacks.progress is not None:
+            callbacks.progress(fraction, message)
+
+    def _deliver_result(self, job_id: int, payload: object) -> None:
+        callbacks = self._callbacks.get(job_id)
+        if callbacks is not None and callbacks.result is not None:
+            callbacks.result(payload)
+
+    def _deliver_error(self, job_id: int, message: str) -> None:
+        callbacks = self._callbacks.get(job_id)
+        if callbacks is not None and callbacks.error is not None:
+            callbacks.error(message)
+
+    def _deliver_finished(self, job_id: int, state: str) -> None:
+        callbacks = self._callbacks.pop(job_id, None)
+        if callbacks is not None and callbacks.finished is not None:
+            callbacks.finished(cast(JobState, state))  # the signal carries it as a str
 
     # ------------------------------------------------------------------ worker thread
 
@@ -227,7 +308,7 @@ class EngineWorker(QObject):
             self._kinds.pop(job_id, None)
             return self._cancel_events.pop(job_id, None)
 
-    def _run_one(self, job_id: int, job: Job) -> None:
+    def _run_one(self, job_id: int, job: Job[object]) -> None:
         with self._lock:
             event = self._cancel_events[job_id]
         if event.is_set():  # cancelled while queued: never started
@@ -236,7 +317,7 @@ class EngineWorker(QObject):
             return
         self.started.emit(job_id, job.kind)
         context = JobContext(job_id, self, event)
-        state = "failed"
+        state: JobState = "failed"
         try:
             payload = job.run(context)
             if event.is_set():

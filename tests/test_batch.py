@@ -14,7 +14,8 @@ from PIL import Image
 from engine.batch import MANIFEST_NAME, BatchEvent, BatchUsageError, plan_batch, read_entries, run_batch
 from engine.batch.manifest import ManifestEntry, ManifestWriter, ResumeIndex, merge_parts, part_path
 from engine.cli import main as cli_main
-from engine.pipeline import Pipeline, RenderOptions
+from engine.options import RenderOptions
+from engine.pipeline import Pipeline
 from engine.stylizer import Stylizer
 from tests.conftest import random_photo
 from tests.tiny_clipseg import clipseg_dir  # noqa: F401 (fixture)

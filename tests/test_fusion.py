@@ -10,7 +10,8 @@ from PIL import Image
 
 from engine.compose import fuse, linear_to_srgb, srgb_to_linear
 from engine.image_io import load_image
-from engine.pipeline import Pipeline, RenderOptions
+from engine.options import RenderOptions
+from engine.pipeline import Pipeline
 from engine.segment import Segmenter
 from engine.stylizer import Stylizer
 from tests.conftest import random_photo

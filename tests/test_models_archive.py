@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.archive import extract_wanted
+from engine.models.archive import extract_wanted
 from engine.errors import StylerError
 
 

@@ -1,4 +1,4 @@
-"""engine.download against a local server: resume, checks, error pages, cancel, proxies."""
+"""engine.models.download against a local server: resume, checks, error pages, cancel, proxies."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import download
-from engine.download import fetch, part_path
+from engine.models import download
+from engine.models.download import fetch, part_path
 from engine.errors import Cancelled, StylerError
-from engine.registry import RemoteFile
+from engine.models.registry import RemoteFile
 from tests.local_http_server import QUOTA_PAGE, LocalServer, Route, clear_proxy_env, virus_scan_page
 
 PAYLOAD = os.urandom(300_000)

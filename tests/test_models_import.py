@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 from engine import cli
 from engine.encoder import VGGEncoder
 from engine.errors import StylerError
-from engine.model_install import import_path, install
-from engine.model_store import (
+from engine.models.install import import_path, install
+from engine.models.store import (
     default_style_model,
     installed_models,
     remove_model,
@@ -27,8 +27,8 @@ from engine.model_store import (
     set_default_model,
     verify_models,
 )
-from engine.paths import models_dir
-from engine.registry import REGISTRY_OVERRIDE_ENV
+from engine.models.folder import models_dir
+from engine.models.registry import REGISTRY_OVERRIDE_ENV
 from tests.local_http_server import LocalServer, Route, clear_proxy_env
 
 

@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 
 from engine.image_io import load_image
-from engine.pipeline import RenderOptions, region_mask_for
-from engine.refiner import Click, Refiner, load_refiner
+from engine.options import Click, RenderOptions
+from engine.pipeline import region_mask_for
+from engine.refiner import Refiner, load_refiner
 from engine.segment import Segmenter, load_segmenter
 from tests.tiny_clipseg import clipseg_dir  # noqa: F401 (fixture)
 from tests.tiny_sam2 import IMAGE_SIZE, sam2_dir  # noqa: F401 (fixture)

@@ -3,7 +3,7 @@
 Used by ``styler batch`` and by the app (Qt-free; call it from the engine worker thread)::
 
     from engine.batch import plan_batch, run_batch
-    from engine.pipeline import RenderOptions
+    from engine.options import RenderOptions
 
     options = RenderOptions(strength=0.8, prompts=("sky",))
     plan = plan_batch(in_dir, out_dir, style_path, recursive=True,

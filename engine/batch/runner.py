@@ -29,7 +29,8 @@ from engine.devices import is_out_of_memory
 from engine.errors import Cancelled, StylerError
 from engine.image_io import LoadedImage, load_image, resize_to_max_side
 from engine.masks import save_mask
-from engine.pipeline import Pipeline, RenderOptions, RenderResult, save_result
+from engine.options import RenderOptions
+from engine.pipeline import Pipeline, RenderResult, save_result
 from engine.stylizer import Stylizer
 
 DEFAULT_PREFETCH = 2

@@ -9,8 +9,8 @@ from tqdm import tqdm
 
 from engine.checkpoint import import_release
 from engine.errors import StylerError
-from engine.model_install import import_path, install
-from engine.model_store import (
+from engine.models.install import import_path, install
+from engine.models.store import (
     InstalledModel,
     default_style_model,
     get_installed,
@@ -19,8 +19,8 @@ from engine.model_store import (
     set_default_model,
     verify_models,
 )
-from engine.paths import models_dir
-from engine.registry import human_size, registry
+from engine.models.folder import models_dir
+from engine.models.registry import human_size, registry
 from engine.user_settings import MODELS_DIR, set_setting
 
 

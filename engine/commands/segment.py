@@ -11,8 +11,9 @@ from engine.commands.stylize import add_point_option, add_prompt_options, check_
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image, resize_to_max_side
 from engine.masks import save_mask
-from engine.model_store import resolve_refiner, resolve_segmenter
-from engine.pipeline import RenderOptions, region_mask_for
+from engine.models.store import resolve_refiner, resolve_segmenter
+from engine.options import RenderOptions
+from engine.pipeline import region_mask_for
 from engine.refiner import load_refiner
 from engine.segment import load_segmenter
 

@@ -12,9 +12,10 @@ import torch
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image
 from engine.masks import mask_path_for
-from engine.model_store import refiner_installed, resolve_refiner, resolve_segmenter, resolve_style_model
-from engine.pipeline import REFINERS, Pipeline, RenderOptions
-from engine.refiner import Click, load_refiner
+from engine.models.store import refiner_installed, resolve_refiner, resolve_segmenter, resolve_style_model
+from engine.options import REFINERS, Click, RenderOptions
+from engine.pipeline import Pipeline
+from engine.refiner import load_refiner
 from engine.segment import load_segmenter
 from engine.stylizer import DEFAULT_STYLE_SIZE, Stylizer
 
@@ -45,7 +46,7 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
                    help="cap the content's longer side at N pixels (default: original size)")
     p.add_argument("--style-size", type=int, default=DEFAULT_STYLE_SIZE, metavar="N",
                    help=f"style image's longer side in pixels (default {DEFAULT_STYLE_SIZE}; 0 keeps it)")
-    p.add_argument("--strength", type=_unit_float, default=1.0, metavar="A",
+    p.add_argument("--strength", type=_unit_float, default=RenderOptions.strength, metavar="A",
                    help="how much style: 0 = content, 1 = full style (default 1)")
     p.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")

@@ -3,8 +3,6 @@ each, and "Import from disk…". Non-modal, so browsing and adding styles still 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
@@ -20,17 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-
-@dataclass(frozen=True)
-class MissingModel:
-    """The GUI's copy of a registry entry (the engine's object stays in the worker)."""
-
-    name: str
-    kind: str  # "style", "segmenter", ...
-    title: str
-    size_text: str
-    license: str
-    manual: str
+from styler_app.requests import MissingModel
 
 
 class FirstRunDialog(QDialog):

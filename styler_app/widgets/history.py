@@ -9,7 +9,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle, QWidget
 
-from styler_app.widgets.prompt import PromptState
+from engine.options import RenderOptions
 
 MAX_ENTRIES = 60
 THUMB = 64  # thumbnail side in pixels
@@ -21,9 +21,7 @@ class Snapshot:
 
     content: Path
     style: Path
-    prompt: PromptState
-    strength: float
-    preserve_color: bool
+    options: RenderOptions
 
 
 class HistoryStrip(QListWidget):
@@ -59,8 +57,8 @@ class HistoryStrip(QListWidget):
             return  # the same settings again (e.g. a brush re-render): keep one entry
         thumb = QPixmap.fromImage(image.scaled(self.iconSize(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
         item = QListWidgetItem(QIcon(thumb), "")
-        prompt = ", ".join(snapshot.prompt.prompts) or "everything"
-        item.setToolTip(f"{snapshot.content.name} · {snapshot.style.stem} · {prompt} · strength {snapshot.strength:.2f}")
+        prompt = ", ".join(snapshot.options.prompts) or "everything"
+        item.setToolTip(f"{snapshot.content.name} · {snapshot.style.stem} · {prompt} · strength {snapshot.options.strength:.2f}")
         item.setData(Qt.ItemDataRole.UserRole, snapshot)
         self.insertItem(0, item)
         while self.count() > MAX_ENTRIES:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -20,6 +21,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from styler_app.worker import EngineWorker
 
 STATE_TEXT = {"queued": "Queued", "running": "Running", "done": "Done", "cancelled": "Cancelled", "failed": "Failed"}
 
@@ -82,6 +86,15 @@ class JobsPanel(QWidget):
         self._selection_changed()
 
     # ------------------------------------------------------------------ from the worker
+
+    def follow(self, worker: EngineWorker) -> None:
+        """Show the worker's jobs that were added here; "Cancel job" cancels them there."""
+        worker.started.connect(lambda job_id, kind: self.on_started(job_id))
+        worker.progress.connect(self.on_progress)
+        worker.item_failed.connect(self.on_item_failed)
+        worker.error.connect(self.on_error)
+        worker.finished.connect(self.on_finished)
+        self.cancel_requested.connect(worker.cancel)
 
     def add_job(self, job_id: int, title: str, output: Path | None) -> None:
         item = QTreeWidgetItem([title, "", "", STATE_TEXT["queued"]])
@@ -163,14 +176,14 @@ class JobsPanel(QWidget):
             self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(row.item))
         self._selection_changed()
 
-    def _selected_job(self) -> int | None:
+    def selected_job(self) -> int | None:
         item = self.tree.currentItem()
         while item is not None and item.parent() is not None:
             item = item.parent()
         return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
 
     def _selection_changed(self) -> None:
-        job_id = self._selected_job()
+        job_id = self.selected_job()
         row = self._rows.get(job_id) if job_id is not None else None
         self.cancel_button.setEnabled(row is not None and row.state in ("queued", "running"))
         self.open_button.setEnabled(row is not None and row.output is not None)
@@ -182,12 +195,12 @@ class JobsPanel(QWidget):
             self.detail.setText(f"Output: {row.output}")
 
     def _cancel_selected(self) -> None:
-        job_id = self._selected_job()
+        job_id = self.selected_job()
         if job_id is not None:
             self.cancel_requested.emit(job_id)
 
     def _open_selected(self) -> None:
-        job_id = self._selected_job()
+        job_id = self.selected_job()
         row = self._rows.get(job_id) if job_id is not None else None
         if row is not None and row.output is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(row.output)))

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledDoubleSlider
 
 from engine.image_io import is_image_path
+from engine.options import RenderOptions
+from styler_app.render_settings import RenderSettings
 from styler_app.widgets.thumbnails import ThumbnailModel
 
 
@@ -58,16 +60,26 @@ class _StyleList(QListView):
 
 
 class StylePanel(QGroupBox):
-    """Signals:
-    changed(): the style, strength or colour option changed.
+    """The style gallery; strength and colour are bound to ``settings`` (RenderSettings).
+
+    Signals:
+    changed(): the chosen style changed.
     user_styles_changed(list): the user's own styles (paths as str), to persist.
     """
 
     changed = Signal()
     user_styles_changed = Signal(list)
 
-    def __init__(self, samples: list[Path], user_styles: list[Path], pool: QThreadPool, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        samples: list[Path],
+        user_styles: list[Path],
+        pool: QThreadPool,
+        settings: RenderSettings,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__("Style", parent)
+        self.settings = settings
         self._samples = list(samples)
         self.model = ThumbnailModel(self, pool)
         self.model.set_paths(self._samples + [p for p in user_styles if p.exists()])
@@ -99,10 +111,12 @@ class StylePanel(QGroupBox):
 
         self.strength = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0.0, 1.0)
-        self.strength.setValue(1.0)
-        self.strength.valueChanged.connect(self.changed)
+        self.strength.setValue(settings.options.strength)
+        self.strength.valueChanged.connect(lambda value: settings.update(strength=float(value)))
         self.preserve_color = QCheckBox("Keep the photo's colours")
-        self.preserve_color.toggled.connect(self.changed)
+        self.preserve_color.setChecked(settings.options.preserve_color)
+        self.preserve_color.toggled.connect(lambda on: settings.update(preserve_color=on))
+        settings.changed.connect(self._follow)
 
         form = QFormLayout()
         form.addRow("Strength", self.strength)
@@ -111,6 +125,16 @@ class StylePanel(QGroupBox):
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
         layout.addLayout(form)
+
+    def _follow(self, options: RenderOptions) -> None:
+        """Show ``options`` (a history entry restored); silent, the settings already know."""
+        for widget in (self.strength, self.preserve_color):
+            widget.blockSignals(True)
+        if self.strength.value() != options.strength:
+            self.strength.setValue(options.strength)
+        self.preserve_color.setChecked(options.preserve_color)
+        for widget in (self.strength, self.preserve_color):
+            widget.blockSignals(False)
 
     def current_style(self) -> Path | None:
         index = self.view.currentIndex()

@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 
 from styler_app.dialogs.settings_dialog import SettingsDialog
-from styler_app.main_window import output_name, selection_destinations
+from styler_app.saving import output_name, selection_destinations
 from styler_app.resources import sample_styles
 from styler_app.settings import AppSettings
 from tests.conftest import random_photo
@@ -31,9 +31,15 @@ def drop(widget, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
     widget.dropEvent(QDropEvent(*args))
 
 
-def wait_for_preview(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    with qtbot.waitSignal(window.worker.result, timeout=60_000, check_params_cb=lambda job_id, payload: job_id == window._preview_job):
-        window.preview_now()
+def wait_for_preview(qtbot, window):  # type: ignore[no-untyped-def]
+    """Preview now (F5) and wait until it is on the canvas; its PreviewResult."""
+    failures: list[str] = []
+    window.previews.failed.connect(failures.append)
+    with qtbot.waitSignal(window.previews.shown, timeout=60_000, raising=False) as blocker:
+        window.previews.preview_now()
+    assert not failures, failures
+    assert blocker.signal_triggered, "no preview within 60 s"
+    return blocker.args[0]
 
 
 def test_window_module_does_not_import_torch() -> None:
@@ -83,10 +89,10 @@ def test_a_prompt_without_a_segmenter_is_a_readable_message(qtbot, window, photo
     window.styles.select_style(sample_styles()[0])
     window.prompt.prompts.setText("sky")
     window.prompt.everything.setChecked(False)
-    with qtbot.waitSignal(window.worker.error, timeout=60_000) as blocker:
-        window.preview_now()
-    assert "CLIPSeg" in blocker.args[1]
-    assert window.preview.canvas.placeholder == blocker.args[1]  # shown, and the app goes on
+    with qtbot.waitSignal(window.previews.failed, timeout=60_000) as blocker:
+        window.previews.preview_now()
+    assert "CLIPSeg" in blocker.args[0]
+    assert window.preview.canvas.placeholder == blocker.args[0]  # shown, and the app goes on
 
 
 def test_brushed_mask_is_used_for_the_full_size_save_and_undoes(qtbot, window, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -104,7 +110,7 @@ def test_brushed_mask_is_used_for_the_full_size_save_and_undoes(qtbot, window, p
 
     out = tmp_path / "out" / "result.png"
     with qtbot.waitSignal(window.worker.finished, timeout=60_000, check_params_cb=lambda j, s: window.jobs.has_job(j)) as blocker:
-        job_id = window.save_to(out)
+        job_id = window.saving.save_to(out)
     assert blocker.args == [job_id, "done"]
     assert window.jobs.state_of(job_id) == "done"
     saved = np.asarray(Image.open(out).convert("RGB"), dtype=np.int16)
@@ -116,7 +122,7 @@ def test_brushed_mask_is_used_for_the_full_size_save_and_undoes(qtbot, window, p
     assert window.mask_edits.mask(content) is None  # back to the prompt's mask
     window.mask_edits.group.redo()
     assert window.mask_edits.mask(content) is not None
-    window.reset_mask()
+    window.previews.reset_mask()
     assert window.mask_edits.mask(content) is None
 
 
@@ -129,7 +135,7 @@ def test_cancel_stops_a_folder_job(qtbot, window, tmp_path: Path) -> None:  # ty
     job_ids: list[int] = []
     window.worker.progress.connect(lambda job_id, fraction, message: job_ids and window.worker.cancel(job_ids[0]))
     with qtbot.waitSignal(window.worker.finished, timeout=120_000, check_params_cb=lambda j, s: j in job_ids) as blocker:
-        job_ids.append(window.stylize_folder(folder, tmp_path / "styled"))
+        job_ids.append(window.saving.stylize_folder(folder, tmp_path / "styled"))
     assert blocker.args[1] == "cancelled"
     assert window.jobs.state_of(job_ids[0]) == "cancelled"
     written = [p for p in (tmp_path / "styled").glob("*.jpg")]
@@ -141,7 +147,7 @@ def test_a_failing_file_is_listed_with_its_reason(qtbot, window, photos: Path, t
     window.styles.select_style(sample_styles()[0])
     job_ids: list[int] = []
     with qtbot.waitSignal(window.worker.finished, timeout=120_000, check_params_cb=lambda j, s: j in job_ids) as blocker:
-        job_ids.append(window.stylize_folder(photos, tmp_path / "styled"))
+        job_ids.append(window.saving.stylize_folder(photos, tmp_path / "styled"))
     assert blocker.args[1] == "done"
     failures = window.jobs.failures_of(job_ids[0])
     assert [Path(item).name for item, reason in failures] == ["broken.jpg"]
@@ -235,11 +241,8 @@ def test_a_prompt_previews_with_its_mask(qtbot, tmp_path: Path, tiny_model: Path
         window.prompt.everything.setChecked(False)
         window.prompt.prompts.setText("sky, water")
         window.prompt.threshold.setValue(0.05)
-        with qtbot.waitSignal(window.worker.finished, timeout=60_000, check_params_cb=lambda j, s: j == window._preview_job) as blocker:
-            window.preview_now()
-        assert blocker.args[1] == "done", window.preview.canvas.placeholder
-        preview = window._last_preview
-        assert preview is not None and preview.request.prompts == ("sky", "water")
+        preview = wait_for_preview(qtbot, window)
+        assert preview.request.options.prompts == ("sky", "water")
         assert preview.mask is not None and preview.mask.shape == (48, 64)
         assert window.preview.canvas.mask() is not None  # the overlay the brush paints on
     finally:
@@ -256,10 +259,10 @@ def test_first_run_dialog_offers_the_missing_models(qtbot, tmp_path: Path, tiny_
     window.show()
     window.start()  # STYLER_HOME is empty in tests: nothing installed
     try:
-        qtbot.waitUntil(lambda: window._first_run is not None and window._first_run.isVisible(), timeout=30_000)
-        offered = set(window._first_run._buttons)
+        qtbot.waitUntil(lambda: window.models.dialog is not None and window.models.dialog.isVisible(), timeout=30_000)
+        offered = set(window.models.dialog._buttons)
         assert "adaattn" in offered
-        assert window.browser.isEnabled() and not window._first_run.isModal()  # the rest stays usable
+        assert window.browser.isEnabled() and not window.models.dialog.isModal()  # the rest stays usable
     finally:
         window.shutdown()
 
@@ -270,11 +273,11 @@ def test_saving_with_several_photos_selected_saves_each_as_one_job(qtbot, window
     window.styles.select_style(sample_styles()[0])
     window.browser.grid.selectAll()
     out = tmp_path / "chosen"
-    monkeypatch.setattr("styler_app.main_window.QFileDialog.getExistingDirectory", lambda *args: str(out))
+    monkeypatch.setattr("styler_app.saving.QFileDialog.getExistingDirectory", lambda *args: str(out))
     job_ids: list[int] = []
     window.worker.started.connect(lambda job_id, kind: kind == "save" and job_ids.append(job_id))
     with qtbot.waitSignal(window.worker.finished, timeout=120_000, check_params_cb=lambda j, s: j in job_ids) as blocker:
-        window.save_dialog()  # File ▸ Save result… with four photos selected
+        window.saving.save_dialog()  # File ▸ Save result… with four photos selected
     assert blocker.args[1] == "done"
     assert [Path(item).name for item, reason in window.jobs.failures_of(job_ids[0])] == ["broken.jpg"]
     for index in range(3):

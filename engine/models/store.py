@@ -8,11 +8,11 @@ The default style model is a user setting (``engine.user_settings``).
 API for the GUI's first-run dialog (Qt-free; call it from a worker thread):
 - ``missing_required_models() -> list[RegistryEntry]``: what to offer (name, title,
   ``download_size``, ``license``, ``manual`` instructions for an offline machine).
-- ``engine.model_install.install(name, progress, cancel) -> InstalledModel``: download,
+- ``engine.models.install.install(name, progress, cancel) -> InstalledModel``: download,
   verify, convert and record; ``progress(bytes_done, bytes_total, bytes_per_s)``,
   ``cancel() -> bool`` polled between chunks (raises ``engine.errors.Cancelled``; the
   partial download is kept and resumed next time).
-- ``engine.model_install.import_path(path) -> InstalledModel``: the "Import from disk…"
+- ``engine.models.install.import_path(path) -> InstalledModel``: the "Import from disk…"
   button; detects a Styler model, the release zip or folder, a CLIPSeg folder, torchvision
   VGG-19 weights.
 - ``installed_models()``, ``default_style_model()``, ``set_default_model(name)``,
@@ -29,11 +29,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from engine.download import sha256_of
+from engine.models.download import sha256_of
 from engine.errors import StylerError
 from engine.atomic import write_atomically
-from engine.paths import models_dir
-from engine.registry import ModelKind, RegistryEntry, get_entry, human_size, registry
+from engine.models.folder import models_dir
+from engine.models.registry import ModelKind, RegistryEntry, get_entry, human_size, registry
 from engine.user_settings import DEFAULT_MODEL, get_setting, set_setting
 
 DEFAULT_MODEL_NAME = "adaattn"  # what a fresh install offers as the style model

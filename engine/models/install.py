@@ -1,7 +1,7 @@
 """Putting a model in place: from the registry (download + convert) or from disk (import).
 
 ``install(name, progress, cancel)`` and ``import_path(path)`` are what the CLI and the
-GUI's first-run dialog call (see ``engine.model_store`` for the whole API). Both check
+GUI's first-run dialog call (see ``engine.models.store`` for the whole API). Both check
 everything before anything lands in the model folder, write atomically, and record the
 result (with SHA-256 of every file) in the manifest; the first style model becomes the
 default. Formats on arrival:
@@ -23,7 +23,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from engine.archive import extract_wanted
+from engine.models.archive import extract_wanted
 from engine.checkpoint import (
     RELEASE_ENCODER_FILE,
     RELEASE_FILES,
@@ -32,11 +32,11 @@ from engine.checkpoint import (
     load_model,
     load_pth_state,
 )
-from engine.download import CancelFn, ProgressFn, fetch
+from engine.models.download import CancelFn, ProgressFn, fetch
 from engine.encoder import encoder_state_from_torchvision
 from engine.errors import StylerError
 from engine.atomic import write_atomically
-from engine.model_store import (
+from engine.models.store import (
     REFINER_FOLDER_NAME,
     SEGMENTER_FOLDER_NAME,
     InstalledModel,
@@ -45,9 +45,8 @@ from engine.model_store import (
     get_installed,
     record_install,
 )
-from engine.paths import models_dir
-from engine.refiner import check_refiner_folder, is_refiner_folder
-from engine.registry import (
+from engine.models.folder import models_dir
+from engine.models.registry import (
     ADAATTN_ZIP,
     TORCHVISION_VGG19,
     VGG_NORMALISED,
@@ -56,6 +55,7 @@ from engine.registry import (
     get_entry,
     registry,
 )
+from engine.refiner import check_refiner_folder, is_refiner_folder
 
 ENCODER_NAME = "vgg19-imagenet"
 # What a CLIPSeg folder may hold that from_pretrained reads; anything else is left behind.

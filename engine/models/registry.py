@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from engine.errors import StylerError
-from engine.paths import models_dir
+from engine.models.folder import models_dir
 
 ModelKind = Literal["style", "encoder", "segmenter", "refiner"]
 

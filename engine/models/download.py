@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from engine import __version__
 from engine.errors import Cancelled, StylerError
-from engine.registry import RemoteFile, human_size
+from engine.models.registry import RemoteFile, human_size
 
 # bytes done, total bytes (None when the server does not say), bytes per second
 ProgressFn = Callable[[int, "int | None", float], None]

@@ -60,7 +60,7 @@ class EngineSession:
         self.config = config
         self._pipeline: Pipeline | None = None
         self._model_name = "not loaded"
-        self._contents: OrderedDict[tuple, LoadedImage] = OrderedDict()
+        self._contents: OrderedDict[tuple, tuple[LoadedImage, tuple[int, int]]] = OrderedDict()
         self._style_key: str | None = None
 
     # ------------------------------------------------------------------ building
@@ -117,9 +117,11 @@ class EngineSession:
 
         begin = time.perf_counter()
         pipeline = self.pipeline(context)
-        image = self._content(request.content, size)
+        image, photo_size = self._content(request.content, size)
         context.check()
-        result = self._render(pipeline, image, request, context)
+        # Clicks are in the full photo's pixels; the preview is that photo made smaller.
+        options = request.options.scaled_points(image.size[0] / photo_size[0], image.size[1] / photo_size[1])
+        result = self._render(pipeline, image, dataclasses.replace(request, options=options), context)
         return PreviewResult(
             request=request,
             original=rgb_to_qimage(image.rgb),
@@ -127,6 +129,7 @@ class EngineSession:
             mask=result.mask if request.mask_edit is None else None,
             notes=list(result.notes),
             seconds=time.perf_counter() - begin,
+            photo_size=photo_size,
         )
 
     def save(self, request: RenderRequest, destination: Path, context: JobContext) -> SaveResult:
@@ -207,6 +210,13 @@ class EngineSession:
         return install(name, progress, context.cancelled).name
 
     @staticmethod
+    def refiner_installed() -> bool:
+        """Whether SAM 2 is there (click to select, and --refine's default)."""
+        from engine.models.store import refiner_installed
+
+        return refiner_installed()
+
+    @staticmethod
     def import_model(path: str) -> str:
         """Install a model file or folder from disk; returns its name."""
         from engine.models.install import import_path
@@ -221,7 +231,7 @@ class EngineSession:
         if request.mask_edit is None:
             return pipeline.render(image, request.options, context.progress, context.cancelled)
         # A brushed mask replaces segmentation: stylise everything, then keep the brushed part.
-        whole = dataclasses.replace(request.options, prompts=(), negatives=(), invert=False)
+        whole = dataclasses.replace(request.options, prompts=(), negatives=(), points=(), invert=False)
         result = pipeline.render(image, whole, context.progress, context.cancelled)
         from engine.compose import fuse
 
@@ -230,8 +240,9 @@ class EngineSession:
         result.mask = mask
         return result
 
-    def _content(self, path: Path, size: int) -> LoadedImage:
-        """The content at preview size, decoded once per (file, version, size)."""
+    def _content(self, path: Path, size: int) -> tuple[LoadedImage, tuple[int, int]]:
+        """The content at preview size and the full photo's size, decoded once per (file,
+        version, size)."""
         from engine.image_io import load_image, resize_to_max_side
 
         try:
@@ -242,11 +253,11 @@ class EngineSession:
         if key in self._contents:
             self._contents.move_to_end(key)
             return self._contents[key]
-        image = resize_to_max_side(load_image(path), size)
-        self._contents[key] = image
+        photo = load_image(path)
+        self._contents[key] = (resize_to_max_side(photo, size), photo.size)
         while len(self._contents) > 4:
             self._contents.popitem(last=False)
-        return image
+        return self._contents[key]
 
     def _set_style(self, pipeline: Pipeline, style: Path) -> None:
         from engine.image_io import load_image

@@ -169,7 +169,9 @@ class AdaAttN(nn.Module):
         content_key: torch.Tensor,
         memory: StyleMemory,
         chunk_size: int | None = None,
+        content_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """content_feature (B, C, H, W), content_key (B, D_k, H, W) -> (B, C, H, W)."""
+        """content_feature (B, C, H, W), content_key (B, D_k, H, W) -> (B, C, H, W).
+        ``content_stats``: as in ``adaptive_normalize`` (for a window of a larger map)."""
         query = self.f(content_key).flatten(2).transpose(1, 2)  # (B, N_c, D_k)
-        return adaptive_normalize(content_feature, query, memory, chunk_size)
+        return adaptive_normalize(content_feature, query, memory, chunk_size, content_stats)

@@ -12,10 +12,17 @@ from collections.abc import Sequence
 
 from engine import __version__
 from engine.commands import COMMANDS
-from engine.errors import StylerError
+from engine.errors import Remedy, StylerError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+
+# What to do about an engine error, in command-line terms (the app has its own wording).
+CLI_REMEDIES: dict[Remedy, str] = {
+    "smaller_image": "use a smaller --max-size or another --device",
+    "other_device": "use --device cpu or auto",
+    "other_segmenter": "download it again with `styler models download clipseg` or pass another --segmenter",
+}
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -44,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StylerError as exc:
         if args.debug:
             raise
-        print(f"styler: error: {exc}", file=sys.stderr)
+        print(f"styler: error: {exc.worded(CLI_REMEDIES)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("styler: interrupted", file=sys.stderr)

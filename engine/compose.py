@@ -29,6 +29,15 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
 Box = tuple[int, int, int, int]  # (top, left, bottom, right), bottom/right exclusive
 
 
+def region_box(mask: np.ndarray) -> Box | None:
+    """Bounding box of the mask's non-zero pixels, or None for an empty mask."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
 def fuse(original: np.ndarray, stylized: np.ndarray, mask: np.ndarray, box: Box | None = None) -> np.ndarray:
     """mask·stylized + (1 − mask)·original, blended in linear light.
 

@@ -24,8 +24,8 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise StylerError(
-                f"device {name!r} asked for, but no CUDA GPU is usable here "
-                f"(torch {torch.__version__}); use --device cpu or auto"
+                f"device {name!r} asked for, but no CUDA GPU is usable here (torch {torch.__version__})",
+                remedy="other_device",
             )
         device = torch.device(name)
         if device.index is not None and device.index >= torch.cuda.device_count():
@@ -33,7 +33,7 @@ def resolve_device(name: str = "auto") -> torch.device:
         return device
     if name == "mps":
         if not torch.backends.mps.is_available():
-            raise StylerError("device 'mps' asked for, but Apple's Metal backend is not available here")
+            raise StylerError("device 'mps' asked for, but Apple's Metal backend is not available here", remedy="other_device")
         return torch.device("mps")
     if name == "cpu":
         return torch.device("cpu")

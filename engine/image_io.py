@@ -8,9 +8,11 @@ metadata carried over, written atomically so a crash never leaves half a file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +55,19 @@ class LoadedImage:
     def size(self) -> tuple[int, int]:
         """(width, height)"""
         return self.rgb.shape[1], self.rgb.shape[0]
+
+    @cached_property
+    def key(self) -> str:
+        """Identity of the pixels for the engine's caches, hashed once per image (a resized
+        copy is a new image with its own key)."""
+        return image_key(self.rgb)
+
+
+def image_key(rgb: np.ndarray) -> str:
+    """Identity of an image's pixels, for cache keys."""
+    digest = hashlib.blake2b(np.ascontiguousarray(rgb).view(np.uint8), digest_size=16)
+    digest.update(str(rgb.shape).encode())
+    return digest.hexdigest()
 
 
 def is_image_path(path: Path) -> bool:

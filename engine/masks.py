@@ -24,7 +24,8 @@ from PIL import Image
 from scipy import ndimage
 
 from engine.atomic import write_atomically
-from engine.image_io import to_uint8
+from engine.errors import StylerError
+from engine.image_io import load_image, to_uint8
 from engine.options import MaskSettings
 
 # Guided filter working resolution (longer side) and its parameters there: a radius of
@@ -142,13 +143,37 @@ def shape_region(region: np.ndarray, grow: float = 0.0, feather: float = 0.0) ->
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)  # smoothstep: no kink at the ends
 
 
-def mask_path_for(output: Path) -> Path:
-    """Where ``--save-mask`` writes: ``<output stem>.mask.png`` beside the output."""
-    return output.with_name(f"{output.stem}.mask.png")
-
-
 def save_mask(path: Path, mask: np.ndarray) -> Path:
     """8-bit greyscale PNG, written atomically."""
     image = Image.fromarray(to_uint8(mask), mode="L")
     write_atomically(path, lambda tmp: image.save(tmp, format="PNG"))
     return path
+
+
+def load_mask(path: Path) -> np.ndarray:
+    """A mask painted elsewhere, (H, W) float32 in [0, 1]: white is stylised, black kept.
+    Read like any photo (same formats and checks); colour masks count by their brightness,
+    and a transparent pixel counts as black."""
+    image = load_image(path)
+    mask = image.rgb.mean(axis=2, dtype=np.float32)
+    if image.alpha is not None:
+        mask = mask * image.alpha
+    return np.clip(mask, 0.0, 1.0)
+
+
+def fit_mask(mask: np.ndarray, height: int, width: int, name: str = "the mask") -> np.ndarray:
+    """``mask`` at (height, width), float32 in [0, 1]: resized (bilinear) when it has the
+    image's shape at another size, e.g. painted on a preview. A mask of another shape is an
+    error: stretched, it would select the wrong pixels."""
+    mask_h, mask_w = mask.shape
+    if (mask_h, mask_w) == (height, width):
+        return np.clip(mask, 0.0, 1.0).astype(np.float32, copy=False)
+    # The image's height at the mask's width, allowing the rounding of a scaled-down copy.
+    expected_h = mask_w * height / width
+    if abs(mask_h - expected_h) > 1.0 + 0.01 * mask_h:
+        raise StylerError(
+            f"{name} is {mask_w}×{mask_h} pixels but the image is {width}×{height}: "
+            "a mask must have the image's size or at least its aspect ratio"
+        )
+    resized = Image.fromarray(mask.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)

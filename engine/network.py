@@ -17,10 +17,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.attention import AdaAttN, StyleMemory, normalize
+from engine.attention import AdaAttN, StyleMemory, mean_std, normalize
+from engine.compose import Box
 from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
 
 ALL_LEVELS = (3, 4, 5)
+
+
+def level_stride(level: int) -> int:
+    """Pixels per position of relu{level}_1: VGG halves the resolution before each block."""
+    return 2 ** (level - 1)
+
+
+def under_window(tensor: torch.Tensor, window: Box, level: int) -> torch.Tensor:
+    """The part of a level's (B, C, H/s, W/s) map under a pixel window on the STRIDE grid."""
+    top, left, bottom, right = (edge // level_stride(level) for edge in window)
+    return tensor[..., top:bottom, left:right]
 
 
 def key_channels(level: int) -> int:
@@ -148,10 +160,17 @@ class StyleNet(nn.Module):
         memories: dict[int, StyleMemory],
         level: int,
         chunk_size: int | None = None,
+        window: Box | None = None,
     ) -> torch.Tensor:
-        return self.attn[str(level)](
-            content.feature[level], content.key[level], memories[level], chunk_size
-        )
+        """AdaAttN at ``level``; with ``window`` (pixels on the STRIDE grid of the padded
+        input) only the positions under it, normalised with the whole map's statistics, so
+        each equals the whole-map result there (a crop would be normalised differently)."""
+        feature, key = content.feature[level], content.key[level]
+        if window is None:
+            return self.attn[str(level)](feature, key, memories[level], chunk_size)
+        whole_stats = mean_std(feature.float())
+        part, part_key = under_window(feature, window, level), under_window(key, window, level)
+        return self.attn[str(level)](part, part_key, memories[level], chunk_size, whole_stats)
 
     def merge(self, attended: dict[int, torch.Tensor]) -> torch.Tensor:
         """Levels 4 and 5 (either may be absent) -> the decoder's deep input at H/8."""

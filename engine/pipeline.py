@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.compose import fuse
+from engine.compose import fuse, region_box
 from engine.errors import StylerError
 from engine.image_io import LoadedImage, load_image, resize_to_max_side, save_image
-from engine.masks import combine_logits, finish_mask, mask_path_for, probability_map, save_mask
+from engine.masks import combine_logits, finish_mask, fit_mask, probability_map, save_mask
 from engine.models.store import resolve_refiner, resolve_segmenter
+from engine.naming import mask_path_for
 from engine.options import REFINERS, RenderOptions
 from engine.refined_mask import refined_region_mask
 from engine.refiner import Refiner, load_refiner
-from engine.region import render_region
 from engine.segment import Segmenter, load_segmenter
 from engine.stylizer import CancelCallback, ProgressCallback, Stylizer
 
@@ -40,8 +40,13 @@ class Pipeline:
 
     ``segmenter`` is a Segmenter, or a function that loads one; it is called the first time
     a prompt is used, so photos without prompts never load CLIPSeg. By default the
-    installed CLIPSeg on the stylizer's device (loaded once per process). ``refiner``
-    (SAM 2) likewise, the first time options ask for ``refiner="sam"``."""
+    installed CLIPSeg on the stylizer's device (loaded once per process); ``refiner``
+    (SAM 2) likewise, the first time options ask for ``refiner="sam"``.
+
+    Every caller goes through these verbs: ``set_style``, ``load_segmenter``,
+    ``load_refiner``, ``render``,
+    ``render_file``; an image's pixels are hashed once (``LoadedImage.key``) and that
+    identity keys the stylizer's and the segmenter's caches."""
 
     def __init__(
         self,
@@ -53,27 +58,32 @@ class Pipeline:
         self._segmenter = segmenter
         self._refiner = refiner
 
-    @property
-    def segmenter(self) -> Segmenter:
+    def set_style(self, style: LoadedImage, key: str | None = None) -> None:
+        """The style for the renders that follow; its encoding is cached (``key``, by
+        default the pixels' identity, names it)."""
+        self.stylizer.set_style(style.rgb, key=key or style.key)
+
+    def load_segmenter(self) -> Segmenter:
+        """CLIPSeg, loaded on first use; call it early to hear about a broken install once."""
         if self._segmenter is None:
             self._segmenter = load_segmenter(resolve_segmenter(None), self.stylizer.device)
         elif not isinstance(self._segmenter, Segmenter):
             self._segmenter = self._segmenter()
         return self._segmenter
 
-    @property
-    def refiner(self) -> Refiner:
+    def load_refiner(self) -> Refiner:
+        """SAM 2, loaded on first use (only when options ask for ``refiner="sam"``)."""
         if self._refiner is None:
             self._refiner = load_refiner(resolve_refiner(None), self.stylizer.device)
         elif not isinstance(self._refiner, Refiner):
             self._refiner = self._refiner()
         return self._refiner
 
-    def region_mask(self, rgb: np.ndarray, options: RenderOptions) -> np.ndarray:
-        """(H, W) float32 mask in [0, 1] of what ``options``' prompts select in ``rgb``."""
+    def region_mask(self, image: LoadedImage, options: RenderOptions) -> np.ndarray:
+        """(H, W) float32 mask in [0, 1] of what ``options``' prompts (and clicks) select in ``image``."""
         if options.refiner == "sam":
-            return region_mask_for(lambda: self.segmenter, rgb, options, self.refiner)
-        return region_mask_for(self.segmenter, rgb, options)
+            return region_mask_for(self.load_segmenter, image.rgb, options, image.key, refiner=self.load_refiner())
+        return region_mask_for(self.load_segmenter(), image.rgb, options, image.key)
 
     def render(
         self,
@@ -81,34 +91,39 @@ class Pipeline:
         options: RenderOptions,
         progress: ProgressCallback | None = None,
         cancel: CancelCallback | None = None,
+        mask: np.ndarray | None = None,
     ) -> RenderResult:
+        """Stylise ``image``: the whole of it, what ``options``' prompts select, or what
+        ``mask`` selects ((h, w) in [0, 1], e.g. brushed or painted elsewhere, at the image's
+        size or its aspect ratio; it replaces the prompts). Outside the mask every pixel is
+        the input's, bit for bit; only the mask's box is rendered."""
         resized = resize_to_max_side(image, options.max_size)
         options = options.scaled_points(resized.size[0] / image.size[0], resized.size[1] / image.size[1])
         image = resized
-        if not options.uses_region:
+        height, width = image.rgb.shape[:2]
+        if mask is None and not options.uses_region:
             if options.invert:
-                raise StylerError("--invert needs --prompt or --negative: it inverts a region")
-            self.stylizer.set_content(image.rgb)
-            rgb = self.stylizer.render(
-                strength=options.strength,
-                preserve_color=options.preserve_color,
-                progress=progress,
-                cancel=cancel,
-            )
+                raise StylerError("inverting needs a region to invert: give a prompt or a negative prompt")
+            self.stylizer.set_content(image.rgb, key=image.key)
+            rgb = self.stylizer.render(options.strength, options.preserve_color, progress, cancel)
             return RenderResult(rgb=rgb, image=image)
-        if progress is not None:
-            progress(0.0, "finding the region")
-        mask = self.region_mask(image.rgb, options)
-        if not mask.any():
+        given = mask is not None
+        if mask is not None:
+            mask = fit_mask(mask, height, width)
+        else:
+            if progress is not None:
+                progress(0.0, "finding the region")
+            mask = self.region_mask(image, options)
+        box = region_box(mask)
+        if box is None:
             name = image.source or "the image"
             # Not an error: the photo passes through unchanged, and the user is told why.
-            return RenderResult(
-                rgb=image.rgb.copy(), image=image, mask=mask, notes=[f"prompt matched nothing in {name}"]
-            )
-        stylized, box = render_region(
-            self.stylizer, image.rgb, mask, options.strength, options.preserve_color,
-            crop=options.crop, progress=progress, cancel=cancel,
-        )
+            note = f"the mask selects nothing in {name}" if given else f"prompt matched nothing in {name}"
+            return RenderResult(rgb=image.rgb.copy(), image=image, mask=mask, notes=[note])
+        if not options.crop:
+            box = (0, 0, height, width)
+        self.stylizer.set_content(image.rgb, key=image.key)  # the encoder sees the whole photo
+        stylized = self.stylizer.render(options.strength, options.preserve_color, progress, cancel, window=box)
         return RenderResult(rgb=fuse(image.rgb, stylized, mask, box), image=image, mask=mask)
 
     def render_file(
@@ -118,12 +133,13 @@ class Pipeline:
         options: RenderOptions,
         progress: ProgressCallback | None = None,
         cancel: CancelCallback | None = None,
+        mask: np.ndarray | None = None,
     ) -> RenderResult:
-        result = self.render(load_image(source), options, progress, cancel)
+        result = self.render(load_image(source), options, progress, cancel, mask)
         save_result(destination, result)
         if options.save_mask:
-            mask = result.mask if result.mask is not None else np.ones(result.rgb.shape[:2], np.float32)
-            save_mask(mask_path_for(destination), mask)
+            saved = result.mask if result.mask is not None else np.ones(result.rgb.shape[:2], np.float32)
+            save_mask(mask_path_for(destination), saved)
         return result
 
 
@@ -131,10 +147,12 @@ def region_mask_for(
     segmenter: Segmenter | SegmenterLoader,
     rgb: np.ndarray,
     options: RenderOptions,
+    key: str | None = None,
     refiner: Refiner | None = None,
 ) -> np.ndarray:
     """(H, W) float32 mask in [0, 1]: what ``options``' prompts, negatives and clicks select
-    in ``rgb``; outlined by ``refiner`` when ``options.refiner == "sam"``."""
+    in ``rgb`` (``key``: the pixels' identity when already known); outlined by ``refiner``
+    when ``options.refiner == "sam"``."""
     if not options.uses_region:
         raise ValueError("a region mask needs prompts, negatives or clicks")
     if options.refiner not in REFINERS:
@@ -143,13 +161,13 @@ def region_mask_for(
         if refiner is None:
             raise ValueError("refiner='sam' needs a Refiner")
         return refined_region_mask(
-            segmenter, refiner, rgb, options.prompts, options.negatives, options.points, options.mask_settings
+            segmenter, refiner, rgb, options.prompts, options.negatives, options.points, options.mask_settings, key
         )
     if options.points:
         raise StylerError("clicks (--point) need the SAM 2 refiner; drop --refine none")
     if not isinstance(segmenter, Segmenter):
         segmenter = segmenter()
-    segmenter.set_image(rgb)
+    segmenter.set_image(rgb, key)
     prompts, negatives = list(options.prompts), list(options.negatives)
     logits = segmenter.logits(prompts + negatives)  # one decoder pass for all of them
     selection = combine_logits(

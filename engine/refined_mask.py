@@ -40,16 +40,18 @@ def refined_region_mask(
     negatives: Sequence[str],
     clicks: Sequence[Click],
     settings: MaskSettings,
+    key: str | None = None,
 ) -> np.ndarray:
     """(H, W) float32 mask in [0, 1]. ``segmenter`` may be a loader: it is called only when
-    there are text prompts, so clicks alone never load CLIPSeg."""
+    there are text prompts, so clicks alone never load CLIPSeg. ``key``: the pixels'
+    identity when already known (it keys both models' caches)."""
     size = rgb.shape[:2]
-    refiner.set_image(rgb)
+    key = refiner.set_image(rgb, key)
     positive: list[torch.Tensor] = []  # low-resolution logits, one per object
     negative: list[torch.Tensor] = []
     if prompts or negatives:
         clipseg = segmenter if isinstance(segmenter, Segmenter) else segmenter()
-        clipseg.set_image(rgb)
+        clipseg.set_image(rgb, key)
         logits = clipseg.logits([*prompts, *negatives])
         margin = clipseg.model.config.vision_config.patch_size / 2
         if prompts:

@@ -22,8 +22,7 @@ import torch
 
 from engine.devices import resolve_device
 from engine.errors import StylerError
-from engine.image_io import to_uint8
-from engine.stylizer import image_key
+from engine.image_io import image_key, to_uint8
 
 _REQUIRED_FILES = {
     "weights": ("model.safetensors", "pytorch_model.bin"),
@@ -55,7 +54,7 @@ class Segmenter:
 
         folder = Path(folder)
         if not folder.is_dir():
-            raise StylerError(f"{folder}: segmenter folder not found (expected a CLIPSeg model folder)")
+            raise StylerError(f"{folder}: segmenter folder not found (expected a CLIPSeg model folder)", remedy="other_segmenter")
         _check_config(folder)
         target = device if isinstance(device, torch.device) else resolve_device(device)
         bars = hf_logging.is_progress_bar_enabled()
@@ -65,10 +64,7 @@ class Segmenter:
             model = CLIPSegForImageSegmentation.from_pretrained(folder, local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - transformers/safetensors raise many kinds for a bad folder
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise StylerError(
-                f"{folder}: not a usable CLIPSeg folder ({reason}); download it again with "
-                "`styler models download clipseg` or pass another --segmenter"
-            ) from None
+            raise StylerError(f"{folder}: not a usable CLIPSeg folder ({reason})", remedy="other_segmenter") from None
         finally:
             if bars:
                 hf_logging.enable_progress_bar()

@@ -3,15 +3,20 @@
 Like a predictor, it separates the expensive, reusable steps:
   set_content(image)  encoder features of the content, once per image
   set_style(image)    the style's K and [V, V⊙V] per level, cached per style (LRU)
-  render(strength, preserve_color)
-                      attention (cached per content×style), blend + decode (cached per
-                      strength), colour option (cheap, never cached)
+  render(strength, preserve_color, window)
+                      attention (cached per content×style×window), blend + decode (cached
+                      per strength), colour option (cheap, never cached)
 so a change of strength or colour re-runs only what that change touches.
+
+``window`` renders only a box of the photo (a mask's region): the encoder has seen the
+whole photo, so its statistics are the photo's, and attention and decoder run over the box
+plus a halo wider than the decoder's receptive field. Inside the box the pixels equal a
+whole-photo render up to float rounding (tests/test_region.py); cropping the photo instead
+would normalise over the crop and change them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,11 +29,12 @@ import torch.nn.functional as F
 
 from engine.attention import StyleMemory
 from engine.checkpoint import ModelInfo, load_model
-from engine.compose import preserve_color as apply_preserve_color
+from engine.compose import Box, preserve_color as apply_preserve_color
 from engine.devices import is_out_of_memory, release_cached_memory, resolve_device, resolve_dtype
 from engine.encoder import STRIDE
 from engine.errors import Cancelled, StylerError
-from engine.network import Features, StyleNet
+from engine.image_io import image_key
+from engine.network import Features, StyleNet, under_window
 
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]
@@ -45,13 +51,12 @@ _MIN_SIDE = 2 * STRIDE
 LEAN_ATTENTION_CHUNK = 4096
 LEAN_DECODER_TILE = 32
 _DECODER_HALO = 8
-
-
-def image_key(rgb: np.ndarray) -> str:
-    """Identity of an image's pixels, for cache keys."""
-    digest = hashlib.blake2b(np.ascontiguousarray(rgb).view(np.uint8), digest_size=16)
-    digest.update(str(rgb.shape).encode())
-    return digest.hexdigest()
+# A window render decodes this much context around the box and throws it away: 8 relu4_1
+# cells, twice the decoder's receptive field (as the tiled decoder's halo).
+WINDOW_HALO = 8 * _DECODER_HALO
+# Above this share of the padded photo a window saves too little: the whole photo is
+# rendered (and cached) and the window cut from it.
+MAX_WINDOW_SHARE = 0.6
 
 
 def pad_to_stride(image: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -82,7 +87,23 @@ class _Content:
     key: str
     rgb: np.ndarray  # original pixels, for colour preservation
     size: tuple[int, int]  # (H, W) before padding
+    padded: tuple[int, int]  # (H, W) after padding to the stride
     features: Features
+
+    def work_area(self, window: Box | None) -> Box | None:
+        """What a render of ``window`` attends to and decodes: the window plus the halo, on
+        the STRIDE grid, inside the padded photo. None: render the whole photo."""
+        if window is None:
+            return None
+        top, left, bottom, right = window
+        grid = (
+            max(0, (top - WINDOW_HALO) // STRIDE * STRIDE),
+            max(0, (left - WINDOW_HALO) // STRIDE * STRIDE),
+            min(self.padded[0], math.ceil((bottom + WINDOW_HALO) / STRIDE) * STRIDE),
+            min(self.padded[1], math.ceil((right + WINDOW_HALO) / STRIDE) * STRIDE),
+        )
+        share = (grid[2] - grid[0]) * (grid[3] - grid[1]) / (self.padded[0] * self.padded[1])
+        return grid if share <= MAX_WINDOW_SHARE else None
 
 
 class Stylizer:
@@ -115,8 +136,8 @@ class Stylizer:
         self._memories: OrderedDict[str, dict[int, StyleMemory]] = OrderedDict()
         self._style_key: str | None = None
         self._content: _Content | None = None
-        self._attended: tuple[tuple[str, str], dict[int, torch.Tensor]] | None = None
-        self._decoded: tuple[tuple[str, str, float], np.ndarray] | None = None
+        self._attended: tuple[tuple[str, str, Box | None], dict[int, torch.Tensor]] | None = None
+        self._decoded: tuple[tuple[str, str, float, Box | None], np.ndarray] | None = None
 
     @classmethod
     def from_file(cls, path: str | Path, **options: object) -> "Stylizer":
@@ -141,7 +162,8 @@ class Stylizer:
         self._attended = self._decoded = None
         image, size = pad_to_stride(self._to_tensor(rgb))
         features = self.guarded(lambda: self._features(image))
-        self._content = _Content(key=key, rgb=rgb, size=size, features=features)
+        padded = (int(image.shape[-2]), int(image.shape[-1]))
+        self._content = _Content(key=key, rgb=rgb, size=size, padded=padded, features=features)
 
     def set_style(self, rgb: np.ndarray, key: str | None = None) -> str:
         """Make this the current style; its memories are computed once and kept (LRU)."""
@@ -164,16 +186,6 @@ class Stylizer:
     def has_content(self) -> bool:
         return self._content is not None
 
-    def cached_inputs(self) -> tuple[Features, tuple[int, int], dict[int, StyleMemory]]:
-        """The current content's features, its (H, W) before padding, and the current
-        style's memories: for callers that attend to part of the image themselves
-        (engine.region stylises only a mask's box this way)."""
-        if self._content is None:
-            raise StylerError("no content image set")
-        if self._style_key is None:
-            raise StylerError("no style image set")
-        return self._content.features, self._content.size, self._memories[self._style_key]
-
     def clear_caches(self) -> None:
         self._memories.clear()
         self._content = None
@@ -189,8 +201,10 @@ class Stylizer:
         preserve_color: bool = False,
         progress: ProgressCallback | None = None,
         cancel: CancelCallback | None = None,
+        window: Box | None = None,
     ) -> np.ndarray:
-        """The stylised content at the content's size: (H, W, 3) float32 in [0, 1]."""
+        """The stylised content, (H, W, 3) float32 in [0, 1]: the whole image, or with
+        ``window`` (top, left, bottom, right) only the pixels of that box."""
         if self._content is None:
             raise StylerError("no content image set")
         if self._style_key is None:
@@ -199,29 +213,39 @@ class Stylizer:
             raise StylerError(f"strength must be between 0 and 1, got {strength}")
         report = progress or (lambda fraction, message: None)
         content, style_key = self._content, self._style_key
-        decode_key = (content.key, style_key, float(strength))
+        work = content.work_area(window)
+        decode_key = (content.key, style_key, float(strength), work)
         if self._decoded is None or self._decoded[0] != decode_key:
-            attended = self._attend(content, style_key, report, cancel)
+            attended = self._attend(content, style_key, work, report, cancel)
             blended = {
-                level: torch.lerp(content.features.feature[level], out, strength) if strength < 1.0 else out
+                level: torch.lerp(self._content_feature(content, level, work), out, strength) if strength < 1.0 else out
                 for level, out in attended.items()
             }
             check_cancel(cancel)
             report(0.8, "decoding")
             image = self.guarded(lambda: self._decode(blended, cancel))
-            h, w = content.size
-            rgb = image[0, :, :h, :w].float().clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy()
-            self._decoded = (decode_key, rgb)
+            self._decoded = (decode_key, _crop(image, content.size, work))
         rgb = self._decoded[1]
+        original = content.rgb
+        if window is not None:
+            top, left, bottom, right = window
+            origin = (0, 0) if work is None else work[:2]
+            rgb = rgb[top - origin[0] : bottom - origin[0], left - origin[1] : right - origin[1]]
+            original = original[top:bottom, left:right]
         if preserve_color:
-            rgb = apply_preserve_color(rgb, content.rgb)
+            rgb = apply_preserve_color(rgb, original)
         report(1.0, "done")
         return rgb
 
     def _attend(
-        self, content: _Content, style_key: str, report: ProgressCallback, cancel: CancelCallback | None
+        self,
+        content: _Content,
+        style_key: str,
+        work: Box | None,
+        report: ProgressCallback,
+        cancel: CancelCallback | None,
     ) -> dict[int, torch.Tensor]:
-        pair = (content.key, style_key)
+        pair = (content.key, style_key, work)
         if self._attended is not None and self._attended[0] == pair:
             return self._attended[1]
         memories = self._memories[style_key]
@@ -231,10 +255,15 @@ class Stylizer:
             check_cancel(cancel)
             report(0.1 + 0.7 * i / len(levels), f"attention at relu{level}_1")
             attended[level] = self.guarded(
-                lambda: self.model.attend(content.features, memories, level, self._chunk())
+                lambda: self.model.attend(content.features, memories, level, self._chunk(), work)
             )
         self._attended = (pair, attended)
         return attended
+
+    @staticmethod
+    def _content_feature(content: _Content, level: int, work: Box | None) -> torch.Tensor:
+        feature = content.features.feature[level]
+        return feature if work is None else under_window(feature, work, level)
 
     # ------------------------------------------------------------------ internals
 
@@ -261,8 +290,7 @@ class Stylizer:
             if not is_out_of_memory(exc) or self.lean:
                 if is_out_of_memory(exc):
                     raise StylerError(
-                        f"out of memory on {self.device} even on the low-memory path; use a "
-                        "smaller --max-size or another device"
+                        f"out of memory on {self.device} even on the low-memory path", remedy="smaller_image"
                     ) from None
                 raise
         self.lean = True
@@ -276,6 +304,15 @@ class Stylizer:
         for key in list(self._memories):
             if key != self._style_key:
                 del self._memories[key]
+
+
+def _crop(image: torch.Tensor, size: tuple[int, int], work: Box | None) -> np.ndarray:
+    """The decoded (1, 3, h, w) tensor as (h, w, 3) float32 pixels inside the photo: the
+    padding cut off (a work area may reach into it at the bottom and right)."""
+    h, w = size
+    if work is not None:
+        h, w = min(h, work[2]) - work[0], min(w, work[3]) - work[1]
+    return image[0, :, :h, :w].float().clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy()
 
 
 def decode_tiled(

@@ -62,7 +62,7 @@ def sheet_rows(photos: list[tuple[Path, str]], args: argparse.Namespace) -> list
     for path, prompt in photos:
         rgb = load_image(path).rgb
         plain = region_mask_for(segmenter, rgb, RenderOptions(prompts=(prompt,)))
-        refined = region_mask_for(segmenter, rgb, RenderOptions(prompts=(prompt,), refiner="sam"), refiner)
+        refined = region_mask_for(segmenter, rgb, RenderOptions(prompts=(prompt,), refiner="sam"), refiner=refiner)
         print(f"{path.name}: '{prompt}': CLIPSeg {100 * plain.mean():.1f}%, SAM 2 {100 * refined.mean():.1f}%")
         rows.append([
             panel(rgb, args.width, f"{path.name}: \"{prompt}\""),

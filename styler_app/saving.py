@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMessageBox, QWidget
 
+from engine.errors import StylerError
 from engine.image_io import IMAGE_SUFFIXES
+from engine.naming import output_name
+from engine.options import RenderOptions
 from styler_app.choices import Choices
 from styler_app.jobs import BatchJob, SaveJob, SaveSelectionJob
 from styler_app.settings import AppSettings
@@ -19,24 +23,17 @@ from styler_app.worker import EngineWorker
 # File dialogs offer exactly the formats the engine reads.
 IMAGE_FILTER = "Images (" + " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES)) + ")"
 ShowMessage = Callable[[str, int], None]
+Named = TypeVar("Named")
 
 
-def output_name(template: str, content: Path, style: Path, prompts: tuple[str, ...], index: int = 1) -> str:
-    """The file name for one saved result (same fields as ``styler batch --name``)."""
-    fields = {"stem": content.stem, "ext": content.suffix, "style": style.stem, "prompt": "-".join(prompts) or "all", "index": index}
-    try:
-        return template.format(**fields)
-    except (KeyError, IndexError, ValueError):
-        return f"{content.stem}.styled{content.suffix}"
-
-
-def selection_destinations(template: str, contents: list[Path], style: Path, prompts: tuple[str, ...], folder: Path) -> list[Path]:
-    """Where each selected photo is saved in ``folder``: the name template, with " (2)"…
-    added where two photos (e.g. from different folders) would get the same name."""
+def selection_destinations(template: str, contents: list[Path], style: Path, options: RenderOptions, folder: Path) -> list[Path]:
+    """Where each selected photo is saved in ``folder``: the name template (as in
+    ``styler batch --name``), with " (2)"… added where two photos (e.g. from different
+    folders) would get the same name."""
     taken: set[str] = set()
     destinations = []
     for index, content in enumerate(contents, start=1):
-        name = Path(output_name(template, content, style, prompts, index))
+        name = Path(output_name(template, content, style, options.prompts, options.invert, index))
         candidate, copy = name.name, 2
         while candidate.lower() in taken:
             candidate, copy = f"{name.stem} ({copy}){name.suffix}", copy + 1
@@ -73,7 +70,11 @@ class Saving(QObject):
             QMessageBox.information(self.window, "Save result", "Pick a photo and a style first.")
             return
         folder = Path(self.settings.output_folder) if self.settings.output_folder else request.content.parent
-        suggested = folder / output_name(self.settings.name_template, request.content, request.style, request.options.prompts)
+        options = request.options
+        name = self._name(lambda: output_name(self.settings.name_template, request.content, request.style, options.prompts, options.invert))
+        if name is None:
+            return
+        suggested = folder / name
         path, _ = QFileDialog.getSaveFileName(self.window, "Save result", str(suggested), IMAGE_FILTER)
         if path:
             self.save_to(Path(path))
@@ -94,8 +95,10 @@ class Saving(QObject):
         chosen = QFileDialog.getExistingDirectory(self.window, f"Save {len(contents)} results into which folder?", start)
         if not chosen:
             return
-        prompts = self.choices.settings.options.prompts
-        destinations = selection_destinations(self.settings.name_template, contents, style, prompts, Path(chosen))
+        options = self.choices.settings.options
+        destinations = self._name(lambda: selection_destinations(self.settings.name_template, contents, style, options, Path(chosen)))
+        if destinations is None:
+            return
         existing = [d for d in destinations if d.exists()]
         if existing:
             answer = QMessageBox.question(
@@ -113,7 +116,7 @@ class Saving(QObject):
         if not requests:
             return None
         first = requests[0]
-        destinations = selection_destinations(self.settings.name_template, contents, first.style, first.options.prompts, folder)
+        destinations = selection_destinations(self.settings.name_template, contents, first.style, first.options, folder)
         return self._queue(SaveSelectionJob(list(zip(requests, destinations)), folder), folder)
 
     def stylize_folder_dialog(self) -> None:
@@ -137,6 +140,14 @@ class Saving(QObject):
             return None
         job = BatchJob(folder, output, style, self.choices.settings.options, self.settings.name_template)
         return self._queue(job, output)
+
+    def _name(self, name: Callable[[], Named]) -> Named | None:
+        """File names from the template; a bad one (kept from an older version) is a message."""
+        try:
+            return name()
+        except StylerError as error:
+            QMessageBox.warning(self.window, "File name", f"{error}. Fix the file name in Edit ▸ Settings.")
+            return None
 
     def _queue(self, job: SaveJob | SaveSelectionJob | BatchJob, output: Path) -> int:
         job_id = self.worker.submit(

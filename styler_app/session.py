@@ -5,15 +5,13 @@ run in the worker thread."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 
 from engine.errors import Cancelled, StylerError
 from engine.options import RenderOptions
@@ -121,7 +119,7 @@ class EngineSession:
         context.check()
         # Clicks are in the full photo's pixels; the preview is that photo made smaller.
         options = request.options.scaled_points(image.size[0] / photo_size[0], image.size[1] / photo_size[1])
-        result = self._render(pipeline, image, dataclasses.replace(request, options=options), context)
+        result = self._render(pipeline, image, replace(request, options=options), context)
         return PreviewResult(
             request=request,
             original=rgb_to_qimage(image.rgb),
@@ -226,19 +224,10 @@ class EngineSession:
     # ------------------------------------------------------------------ internals
 
     def _render(self, pipeline: Pipeline, image: LoadedImage, request: RenderRequest, context: JobContext) -> RenderResult:
+        """Through ``Pipeline.render`` like the CLI; a brushed mask replaces the prompts'."""
         self._set_style(pipeline, request.style)
         context.check()
-        if request.mask_edit is None:
-            return pipeline.render(image, request.options, context.progress, context.cancelled)
-        # A brushed mask replaces segmentation: stylise everything, then keep the brushed part.
-        whole = dataclasses.replace(request.options, prompts=(), negatives=(), points=(), invert=False)
-        result = pipeline.render(image, whole, context.progress, context.cancelled)
-        from engine.compose import fuse
-
-        mask = _resize_mask(request.mask_edit, image.rgb.shape[1], image.rgb.shape[0])
-        result.rgb = fuse(image.rgb, result.rgb, mask)
-        result.mask = mask
-        return result
+        return pipeline.render(image, request.options, context.progress, context.cancelled, mask=request.mask_edit)
 
     def _content(self, path: Path, size: int) -> tuple[LoadedImage, tuple[int, int]]:
         """The content at preview size and the full photo's size, decoded once per (file,
@@ -267,14 +256,6 @@ class EngineSession:
         except OSError:
             raise StylerError(f"{style}: style image not found; pick another style") from None
         if key != self._style_key:
-            pipeline.stylizer.set_style(load_image(style).rgb, key=key)
+            pipeline.set_style(load_image(style), key=key)
             self._style_key = key
 
-
-def _resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
-    if mask.shape == (height, width):
-        return mask.astype(np.float32)
-    from PIL import Image
-
-    resized = Image.fromarray(mask.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)

@@ -33,12 +33,18 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from engine.errors import Cancelled, StylerError
+from engine.errors import Cancelled, Remedy, StylerError
 
 log = logging.getLogger(__name__)
 
 # The GUI repaints at most this often per job however fast the engine reports.
 PROGRESS_INTERVAL_S = 0.05
+# What to do about an engine error, in the window's terms (the CLI has its own wording).
+GUI_REMEDIES: dict[Remedy, str] = {
+    "smaller_image": "choose a smaller preview size or another device in Edit ▸ Settings",
+    "other_device": "choose another device in Edit ▸ Settings",
+    "other_segmenter": "install CLIPSeg again from Help ▸ Models…",
+}
 
 
 class JobContext:
@@ -328,7 +334,7 @@ class EngineWorker(QObject):
             state = "cancelled"
         except StylerError as exc:
             log.warning("%s failed: %s", job.title, exc)
-            self.error.emit(job_id, str(exc))
+            self.error.emit(job_id, exc.worded(GUI_REMEDIES))
         except MemoryError:
             log.exception("%s ran out of memory", job.title)
             self.error.emit(job_id, "out of memory; try a smaller preview size or the CPU/another GPU")

@@ -242,11 +242,11 @@ def test_out_of_memory_on_one_image_fails_it_and_the_batch_goes_on(tmp_path, pip
     random_photo(in_dir / "b_huge.png", (64, 48), seed=3)
     attend = pipeline.stylizer.model.attend
 
-    def attend_or_oom(features, memories, level, chunk=None):
+    def attend_or_oom(features, memories, level, chunk=None, window=None):
         image_width = features.feature[level].shape[-1] * {3: 4, 4: 8, 5: 16}[level]
         if image_width >= 64:  # only b_huge.png; the lean path fails too
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
-        return attend(features, memories, level, chunk)
+        return attend(features, memories, level, chunk, window)
 
     monkeypatch.setattr(pipeline.stylizer.model, "attend", attend_or_oom)
     summary = run_batch(plan_batch(in_dir, out_dir, style), pipeline, RenderOptions())

@@ -91,7 +91,7 @@ def test_bad_inputs_give_one_line_and_nonzero_exit(tmp_path, model_path, photos)
         (["stylize", str(not_image), "--style", str(style), "--model", str(model_path)], "notes.jpg: not an image"),
         (["stylize", str(odd), "--style", str(style), "--model", str(foreign)], "foreign.safetensors"),
         (["stylize", str(odd), "--style", str(style), "--model", str(model_path), "--device", "cuda:7"], "device"),
-        (["stylize", str(odd), "--style", str(style), "--model", str(model_path), "-o", str(odd)], "overwrite its input"),
+        (["stylize", str(odd), "--style", str(style), "--model", str(model_path), "-o", str(odd)], "would overwrite the input"),
         (["stylize", str(odd), "--style", str(style)], "styler models"),
     ]
     for args, expected in cases:

@@ -9,15 +9,15 @@ import torch
 from PIL import Image
 
 from engine.masks import (
-    MaskSettings,
     combine_logits,
     finish_mask,
-    mask_path_for,
     probability_map,
     remove_specks,
     save_mask,
     shape_region,
 )
+from engine.naming import mask_path_for
+from engine.options import MaskSettings
 
 
 def _disc(size: int, radius: float, centre: tuple[float, float] | None = None) -> np.ndarray:

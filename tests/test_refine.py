@@ -58,7 +58,7 @@ def test_clicks_reach_sam_in_photo_pixels_of_an_exif_rotated_photo(sam2_dir, cli
     try:
         clicks = (Click(10, 100), Click(60, 5, positive=False))
         options = RenderOptions(points=clicks, refiner="sam")
-        region_mask_for(lambda: load_segmenter(clipseg_dir, "cpu"), image.rgb, options, refiner)
+        region_mask_for(lambda: load_segmenter(clipseg_dir, "cpu"), image.rgb, options, refiner=refiner)
     finally:
         recorder.close()
     assert len(recorder.calls) == 2
@@ -82,7 +82,7 @@ def test_text_regions_become_boxes_around_what_clipseg_found(sam2_dir, clipseg_d
     recorder = PromptRecorder(refiner)
     try:
         region_mask_for(segmenter, image.rgb, RenderOptions(
-            prompts=("the bed",), threshold=threshold, refiner="sam", **HARD), refiner)
+            prompts=("the bed",), threshold=threshold, refiner="sam", **HARD), refiner=refiner)
     finally:
         recorder.close()
     (call,) = recorder.calls
@@ -106,11 +106,11 @@ def test_image_embedding_is_computed_once_for_many_clicks(sam2_dir, clipseg_dir,
     masks = []
     for clicks in [(Click(5, 5),), (Click(5, 5), Click(40, 90)), (Click(40, 90, positive=False),)]:
         masks.append(region_mask_for(lambda: load_segmenter(clipseg_dir, "cpu"), rgb,
-                                     RenderOptions(points=clicks, refiner="sam"), refiner))
+                                     RenderOptions(points=clicks, refiner="sam"), refiner=refiner))
     assert len(encodes) == 1
     assert not np.array_equal(masks[0], masks[1])  # each click did change the region
     region_mask_for(lambda: load_segmenter(clipseg_dir, "cpu"), rgb[::-1].copy(),
-                    RenderOptions(points=(Click(5, 5),), refiner="sam"), refiner)
+                    RenderOptions(points=(Click(5, 5),), refiner="sam"), refiner=refiner)
     assert len(encodes) == 2  # another photo is encoded
 
 
@@ -124,7 +124,7 @@ def test_removing_subtracts_exactly(sam2_dir, clipseg_dir, rotated_photo):
 
     def region(**options) -> np.ndarray:
         return region_mask_for(segmenter, rgb, RenderOptions(refiner="sam", threshold=threshold, **HARD, **options),
-                               refiner) > 0
+                               refiner=refiner) > 0
 
     add, remove = Click(10, 100), Click(60, 20, positive=False)
     added, kept = region(points=(add,)), region(points=(remove,))  # kept = all but the removed object
@@ -141,9 +141,9 @@ def test_refined_mask_keeps_grow_and_feather(sam2_dir, clipseg_dir, rotated_phot
     rgb = load_image(rotated_photo).rgb
     segmenter, refiner = load_segmenter(clipseg_dir, "cpu"), load_refiner(sam2_dir, "cpu")
     base = {"points": (Click(10, 100),), "refiner": "sam", "min_area": 0.0}
-    hard = region_mask_for(segmenter, rgb, RenderOptions(**base, feather=0.0), refiner)
-    grown = region_mask_for(segmenter, rgb, RenderOptions(**base, feather=0.0, grow=3.0), refiner)
-    soft = region_mask_for(segmenter, rgb, RenderOptions(**base, feather=4.0), refiner)
+    hard = region_mask_for(segmenter, rgb, RenderOptions(**base, feather=0.0), refiner=refiner)
+    grown = region_mask_for(segmenter, rgb, RenderOptions(**base, feather=0.0, grow=3.0), refiner=refiner)
+    soft = region_mask_for(segmenter, rgb, RenderOptions(**base, feather=4.0), refiner=refiner)
     assert set(np.unique(hard)) <= {0.0, 1.0}
     assert (grown >= hard).all() and grown.sum() > hard.sum()
     assert ((soft > 0) & (soft < 1)).any()  # a feathered edge

@@ -1,12 +1,17 @@
-"""Box-only rendering: inside the box it equals the whole-image render; large regions and
-crop=False render the whole photo."""
+"""Window renders (``Stylizer.render(window=box)``): inside the box they equal the
+whole-image render; large windows are cut from a whole render; the out-of-memory fallback
+and the caches serve them like whole renders. Through the Pipeline, an explicit mask takes
+the same path as a prompt's."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from engine.region import render_region
+from engine.compose import region_box
+from engine.image_io import LoadedImage
+from engine.options import RenderOptions
+from engine.pipeline import Pipeline
 from engine.stylizer import Stylizer
 
 # Gathering positions changes which SDPA/conv blocks run together, so float sums are
@@ -29,51 +34,78 @@ def stylizer(model_path) -> Stylizer:
 
 
 @pytest.mark.parametrize("strength, preserve_color", [(1.0, False), (0.6, True)])
-def test_box_render_equals_whole_render_inside_the_box(stylizer, strength, preserve_color):
-    rgb = _photo(240, 256)
-    mask = np.zeros((240, 256), np.float32)
-    mask[100:130, 120:150] = 1.0  # interior: the halo is cut from real neighbours, not borders
-    stylized, box = render_region(stylizer, rgb, mask, strength, preserve_color)
-    top, left, bottom, right = box
-    assert (top, left) == (96, 112) and (bottom, right) == (144, 160)  # outward to the 16-grid
+def test_window_render_equals_whole_render_inside_the_box(stylizer, strength, preserve_color):
+    stylizer.set_content(_photo(240, 256))
+    box = (100, 120, 130, 150)  # interior: the halo is cut from real neighbours, not borders
+    windowed = stylizer.render(strength=strength, preserve_color=preserve_color, window=box)
+    assert windowed.shape == (30, 30, 3)
     whole = stylizer.render(strength=strength, preserve_color=preserve_color)
-    np.testing.assert_allclose(stylized, whole[top:bottom, left:right], rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(windowed, whole[100:130, 120:150], rtol=0, atol=TOLERANCE)
 
 
-def test_box_at_the_photo_edge_equals_whole_render(stylizer):
-    rgb = _photo(200, 232, seed=1)  # not a multiple of 16: the render pads, the box is clipped
-    mask = np.zeros((200, 232), np.float32)
-    mask[180:, 210:] = 0.5
-    stylized, box = render_region(stylizer, rgb, mask)
-    assert box == (176, 208, 200, 232)
+def test_a_window_is_computed_over_the_box_not_cut_from_a_whole_render(stylizer, monkeypatch):
+    stylizer.set_content(_photo(240, 256, seed=5))
+    sizes: list[tuple[int, ...]] = []
+    attend = stylizer.model.attend
+
+    def recording_attend(content, memories, level, chunk_size=None, window=None):  # type: ignore[no-untyped-def]
+        out = attend(content, memories, level, chunk_size, window)
+        sizes.append(tuple(out.shape[-2:]))
+        return out
+
+    monkeypatch.setattr(stylizer.model, "attend", recording_attend)
+    stylizer.render(window=(100, 120, 130, 150))
+    stride = 2 ** (stylizer.model.levels[0] - 1)
+    # The box plus the 64-px halo on the 16-px grid: rows 32-208, columns 48-224.
+    assert sizes[0] == (176 // stride, 176 // stride)
+
+
+def test_window_at_the_photo_edge_equals_whole_render(stylizer):
+    stylizer.set_content(_photo(200, 232, seed=1))  # not a multiple of 16: padded, box clipped
+    windowed = stylizer.render(window=(180, 210, 200, 232))
     whole = stylizer.render()
-    np.testing.assert_allclose(stylized, whole[176:, 208:], rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(windowed, whole[180:, 210:], rtol=0, atol=TOLERANCE)
 
 
-def test_large_region_and_crop_off_render_the_whole_photo(stylizer):
-    rgb = _photo(64, 80, seed=2)
-    small = np.zeros((64, 80), np.float32)
-    small[30:34, 40:44] = 1.0  # the halo alone covers most of so small a photo
-    stylized, box = render_region(stylizer, rgb, small)
-    assert box == (0, 0, 64, 80) and stylized.shape == (64, 80, 3)
-    big = np.zeros((240, 256), np.float32)
-    big[20:220, 20:230] = 1.0
-    _, box = render_region(stylizer, _photo(240, 256), big, crop=False)
-    assert box == (0, 0, 240, 256)
+def test_a_large_window_is_cut_from_the_whole_render(stylizer):
+    stylizer.set_content(_photo(64, 80, seed=2))
+    whole = stylizer.render()
+    windowed = stylizer.render(window=(30, 40, 34, 44))  # the halo alone covers most of the photo
+    np.testing.assert_array_equal(windowed, whole[30:34, 40:44])
 
 
-def test_out_of_memory_in_a_box_render_retries_on_the_lean_path(model_path, monkeypatch):
+def test_out_of_memory_in_a_window_render_retries_on_the_lean_path(model_path, monkeypatch):
     stylizer = Stylizer.from_file(model_path, device="cpu", style_size=64)
     stylizer.set_style(np.random.default_rng(7).random((48, 56, 3), dtype=np.float32))
-    rgb = _photo(240, 256, seed=3)
-    mask = np.zeros((240, 256), np.float32)
-    mask[100:130, 120:150] = 1.0
-    want, box = render_region(stylizer, rgb, mask)
+    stylizer.set_content(_photo(240, 256, seed=3))
+    box = (100, 120, 130, 150)
+    want = stylizer.render(window=box)
+    stylizer.clear_caches()
+    stylizer.set_style(np.random.default_rng(7).random((48, 56, 3), dtype=np.float32))
+    stylizer.set_content(_photo(240, 256, seed=3))
 
-    def decode_without_memory(*args, **kwargs):
+    def decode_without_memory(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB")
 
     monkeypatch.setattr(stylizer.model, "decode", decode_without_memory)
-    got, same_box = render_region(stylizer, rgb, mask)
-    assert stylizer.lean and same_box == box
+    got = stylizer.render(window=box)
+    assert stylizer.lean
     np.testing.assert_allclose(got, want, rtol=0, atol=TOLERANCE)
+
+
+def test_an_explicit_mask_renders_only_its_box_and_keeps_the_rest(stylizer, monkeypatch):
+    pipeline = Pipeline(stylizer)
+    image = LoadedImage(_photo(240, 256, seed=4), None, None, None)
+    mask = np.zeros((120, 128), np.float32)  # painted at half size: scaled to the photo
+    mask[50:65, 60:75] = 1.0
+    windows: list[object] = []
+    render = stylizer.render
+    monkeypatch.setattr(stylizer, "render", lambda *a, **k: windows.append(k.get("window")) or render(*a, **k))
+    result = pipeline.render(image, RenderOptions(), mask=mask)
+    assert result.mask is not None and result.mask.shape == (240, 256)
+    outside = result.mask == 0
+    assert np.array_equal(result.rgb[outside], image.rgb[outside])
+    assert np.abs(result.rgb[result.mask == 1] - image.rgb[result.mask == 1]).mean() > 0.01
+    assert windows == [region_box(result.mask)]  # only the mask's box was rendered
+    top, left, bottom, right = windows[0]  # type: ignore[misc]
+    assert (bottom - top) * (right - left) < 0.05 * 240 * 256

@@ -97,4 +97,4 @@ def test_save_mask_never_overwrites_an_input(tmp_path, model_path, files, capsys
         "stylize", str(photo), "--style", str(style), "--model", str(model_path),
         "--save-mask", "-o", str(tmp_path / "a.mask.png".replace(".mask", "")),
     ])
-    assert rc == 1 and "mask would overwrite an input" in capsys.readouterr().err
+    assert rc == 1 and "would overwrite the input" in capsys.readouterr().err

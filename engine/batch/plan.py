@@ -9,22 +9,17 @@ re-run of the same command sees the same list in the same order.
 from __future__ import annotations
 
 import os
-import re
-import string
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.batch.manifest import MANIFEST_NAME, is_manifest_file, part_path, recorded_outputs
 from engine.errors import StylerError
-from engine.image_io import IMAGE_SUFFIXES, is_image_path
-from engine.masks import mask_path_for
+from engine.image_io import is_image_path
+from engine.naming import NameTemplateError, check_name_template, mask_path_for, output_name
 
 DEFAULT_NAME = "{stem}{ext}"
 OUTPUT_FORMATS = ("keep", "png", "jpg", "webp")
-TEMPLATE_FIELDS = ("stem", "ext", "style", "prompt", "index")
-_SLUG_LIMIT = 60
 
 
 class BatchUsageError(StylerError):
@@ -64,54 +59,6 @@ class BatchPlan:
         if world_size <= 1:
             return self
         return replace(self, items=self.items[rank::world_size], manifest=part_path(self.out_dir, rank))
-
-
-def slugify(text: str) -> str:
-    """'Starry Night (1889)!' -> 'starry-night-1889': safe in a file name on every system."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:_SLUG_LIMIT].rstrip("-")
-
-
-def prompt_slug(prompts: Iterable[str], invert: bool = False) -> str:
-    """The {prompt} field: the prompts' slugs joined by '_', 'all' without a region."""
-    slug = "_".join(s for s in (slugify(p) for p in prompts) if s)[:_SLUG_LIMIT].rstrip("_-")
-    if not slug:
-        return "all"
-    return f"not-{slug}" if invert else slug
-
-
-def output_suffix(source: Path, fmt: str) -> str:
-    if fmt == "keep":
-        return source.suffix
-    return f".{fmt}"
-
-
-def render_name(template: str, fields: dict[str, object]) -> str:
-    """The output file name for one input; an image suffix is appended when the template
-    does not end in one, so '{stem}_styled' still writes a file the format is known for."""
-    try:
-        name = template.format(**fields)
-    except KeyError as exc:
-        known = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
-        raise BatchUsageError(f"--name {template!r}: unknown field {{{exc.args[0]}}}; use {known}") from None
-    except (IndexError, ValueError) as exc:
-        raise BatchUsageError(f"--name {template!r}: not a valid name template ({exc})") from None
-    if "/" in name or "\\" in name or name in ("", ".", "..") or name.startswith("."):
-        raise BatchUsageError(
-            f"--name {template!r} gives {name!r}: a name must be a plain, visible file name "
-            "(sub-folders are mirrored from IN_DIR)"
-        )
-    if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-        name += str(fields["ext"])
-    return name
-
-
-def _check_template(template: str) -> None:
-    for _, field, _, _ in string.Formatter().parse(template):
-        if field is not None and field.split(".")[0].split("[")[0] not in TEMPLATE_FIELDS:
-            known = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
-            raise BatchUsageError(f"--name {template!r}: unknown field {{{field}}}; use {known}")
 
 
 def _walk(in_dir: Path, recursive: bool, skip_dir: Path | None) -> Iterator[Path]:
@@ -156,8 +103,11 @@ def plan_batch(
     if not style.is_file():
         raise BatchUsageError(f"{style}: style image {'is not a file' if style.exists() else 'not found'}")
     if fmt not in OUTPUT_FORMATS:
-        raise BatchUsageError(f"--format {fmt!r}: use one of {', '.join(OUTPUT_FORMATS)}")
-    _check_template(name)
+        raise BatchUsageError(f"output format {fmt!r}: use one of {', '.join(OUTPUT_FORMATS)}")
+    try:
+        check_name_template(name)
+    except NameTemplateError as exc:
+        raise BatchUsageError(str(exc)) from None
 
     in_real, out_real = in_dir.resolve(), out_dir.resolve()
     out_inside_in = out_real != in_real and out_real.is_relative_to(in_real)
@@ -175,12 +125,10 @@ def plan_batch(
     sources.sort(key=lambda p: p.relative_to(in_dir).as_posix())
     ignored.sort()
 
-    fixed = {"style": slugify(style.stem) or "style", "prompt": prompt_slug(prompts, invert)}
     items: list[BatchItem] = []
     for index, source in enumerate(sources, start=1):
         rel = source.relative_to(in_dir)
-        fields = {**fixed, "stem": source.stem, "ext": output_suffix(source, fmt), "index": index}
-        destination = out_dir / rel.parent / render_name(name, fields)
+        destination = out_dir / rel.parent / output_name(name, source, style, prompts, invert, index, fmt)
         mask = mask_path_for(destination) if save_mask else None
         items.append(BatchItem(
             index=index,

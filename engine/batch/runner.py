@@ -114,7 +114,7 @@ def batch_settings_hash(plan: BatchPlan, pipeline: Pipeline, options: RenderOpti
     """What decides the outputs' pixels: options, model and style contents, and the
     Stylizer's own settings. The device is left out: it changes rounding, not the picture."""
     stylizer = pipeline.stylizer
-    segmenter = f"segmenter={pipeline.segmenter.folder.resolve()}" if options.uses_region else ""
+    segmenter = f"segmenter={pipeline.load_segmenter().folder.resolve()}" if options.uses_region else ""
     return options.settings_hash(
         segmenter,
         _model_identity(stylizer),
@@ -142,7 +142,7 @@ def _failure_reason(exc: BaseException) -> str:
     if isinstance(exc, StylerError):
         return str(exc)
     if is_out_of_memory(exc):
-        return "out of memory even on the low-memory path; use a smaller --max-size"
+        return "out of memory even on the low-memory path"
     return f"internal error: {type(exc).__name__}: {exc}"
 
 
@@ -219,8 +219,8 @@ def run_batch(
     except StylerError as exc:
         raise BatchUsageError(f"style image: {exc}") from None
     if options.uses_region:
-        _ = pipeline.segmenter  # load CLIPSeg now: a broken install is one error, not one per photo
-    pipeline.stylizer.set_style(style.rgb)  # encoded once; every render reuses it
+        pipeline.load_segmenter()  # now: a broken install is one error, not one per photo
+    pipeline.set_style(style)  # encoded once; every render reuses it
     settings = batch_settings_hash(plan, pipeline, options)
     resume = ResumeIndex(read_entries(plan.out_dir))
     _remove_stale_temporaries(plan.items)

@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     refiner = load_refiner(resolve_refiner(args.refiner_model), args.device) if options.refiner == "sam" else None
     # CLIPSeg is loaded only if there is text to find (clicks alone need SAM 2 only).
     mask = region_mask_for(
-        lambda: load_segmenter(resolve_segmenter(args.segmenter), args.device), image.rgb, options, refiner
+        lambda: load_segmenter(resolve_segmenter(args.segmenter), args.device), image.rgb, options,
+        image.key, refiner=refiner
     )
     save_mask(output, mask)
     if not mask.any():

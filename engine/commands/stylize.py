@@ -11,8 +11,9 @@ import torch
 
 from engine.errors import StylerError
 from engine.image_io import format_for, load_image
-from engine.masks import mask_path_for
+from engine.masks import load_mask
 from engine.models.store import refiner_installed, resolve_refiner, resolve_segmenter, resolve_style_model
+from engine.naming import mask_path_for
 from engine.options import REFINERS, Click, RenderOptions
 from engine.pipeline import Pipeline
 from engine.refiner import load_refiner
@@ -36,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_render_options(p)
     add_point_option(p)
+    p.add_argument("--mask", type=Path, metavar="FILE",
+                   help="stylise what this image paints white (a mask made elsewhere, e.g. by --save-mask; "
+                   "the photo's size or aspect ratio), instead of --prompt")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(run=run)
 
@@ -159,7 +163,7 @@ def make_stylizer(args: argparse.Namespace) -> Stylizer:
 
 
 def output_paths(inputs: list[Path], output: Path | None) -> list[Path]:
-    """Where each input's result goes; refuses any plan that would write over an input."""
+    """Where each input's result goes (``refuse_inputs`` then checks it against every input)."""
     if output is None:
         paths = [p.with_name(f"{p.stem}.styled{p.suffix}") for p in inputs]
     elif len(inputs) == 1 and not output.is_dir() and output.suffix:
@@ -171,10 +175,15 @@ def output_paths(inputs: list[Path], output: Path | None) -> list[Path]:
         paths = [output / p.name for p in inputs]
         if len({str(p.resolve()) for p in paths}) < len(paths):
             raise StylerError(f"{output}: two inputs have the same file name; stylise them separately")
-    for src, dst in zip(inputs, paths):
-        if dst.resolve() == src.resolve():
-            raise StylerError(f"{dst}: output would overwrite its input; choose another -o")
     return paths
+
+
+def refuse_inputs(written: list[Path], inputs: list[Path]) -> None:
+    """No file read (photo, style, mask) is ever written: one clear error before any work."""
+    read = {path.resolve(): path for path in inputs}
+    for path in written:
+        if path.resolve() in read:
+            raise StylerError(f"{path}: would overwrite the input {read[path.resolve()]}; choose another -o")
 
 
 def make_pipeline(args: argparse.Namespace) -> Pipeline:
@@ -232,29 +241,27 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
 def run(args: argparse.Namespace) -> int:
     inputs: list[Path] = args.content
     options = render_options(args)
+    if args.mask is not None and (options.uses_region or options.invert):
+        raise StylerError("--mask replaces --prompt, --negative and --invert: give one or the other")
     outputs = output_paths(inputs, args.output)
-    written = list(outputs)
-    if options.save_mask:
-        written += [mask_path_for(p) for p in outputs]
-        sources = {src.resolve() for src in inputs}
-        for path in written[len(outputs):]:
-            if path.resolve() in sources:
-                raise StylerError(f"{path}: the mask would overwrite an input; choose another -o")
+    written = list(outputs) + ([mask_path_for(p) for p in outputs] if options.save_mask else [])
+    refuse_inputs(written, [*inputs, args.style, *([args.mask] if args.mask else [])])
     if not args.overwrite:
         existing = [p for p in written if p.exists()]
         if existing:
             raise StylerError(f"{existing[0]}: already exists; pass --overwrite to replace it")
     style = load_image(args.style)
+    mask = load_mask(args.mask) if args.mask is not None else None
     pipeline = make_pipeline(args)
     if options.prompts or options.negatives:
-        _ = pipeline.segmenter  # load CLIPSeg now: a broken folder is one error, not one per photo
+        pipeline.load_segmenter()  # now: a broken folder is one error, not one per photo
     if options.uses_region and options.refiner == "sam":
-        _ = pipeline.refiner
-    pipeline.stylizer.set_style(style.rgb)
+        pipeline.load_refiner()
+    pipeline.set_style(style)
     failures = 0
     for src, dst in zip(inputs, outputs):
         try:
-            result = pipeline.render_file(src, dst, options)
+            result = pipeline.render_file(src, dst, options, mask=mask)
         except StylerError as exc:
             if len(inputs) == 1:
                 raise

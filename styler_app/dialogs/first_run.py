@@ -99,6 +99,10 @@ class FirstRunDialog(QDialog):
         else:
             self.install_requested.emit(name)
 
+    def offered(self) -> list[str]:
+        """The models this dialog offers to download."""
+        return list(self._buttons)
+
     def set_busy(self, name: str, busy: bool) -> None:
         if name not in self._buttons:
             return

@@ -11,11 +11,14 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QWidget,
 )
 
+from engine.errors import StylerError
+from engine.naming import check_name_template
 from styler_app.settings import PREVIEW_SIZES, AppSettings
 
 PRECISIONS = (("auto", "Automatic (float32)"), ("fp32", "float32"), ("bf16", "bfloat16 (faster on recent GPUs)"), ("fp16", "float16 (GPU only)"))
@@ -60,6 +63,10 @@ class SettingsDialog(QDialog):
         self.output_folder.setPlaceholderText("next to each photo")
         self.name_template = QLineEdit(settings.name_template)
         self.name_template.setToolTip("Fields: {stem} {ext} {style} {prompt} {index}")
+        self.name_problem = QLabel()  # why the template cannot be used, shown on OK
+        self.name_problem.setWordWrap(True)
+        self.name_problem.setStyleSheet("color: #c0392b")
+        self.name_problem.hide()
         self.model_path = QLineEdit(settings.model_path)
         self.model_path.setPlaceholderText("the installed default model")
         self.models_folder = QLineEdit(models_folder)
@@ -70,6 +77,7 @@ class SettingsDialog(QDialog):
         form.addRow("Preview size", self.preview_size)
         form.addRow("Output folder", _with_browse(self.output_folder, self._choose_output))
         form.addRow("File name", self.name_template)
+        form.addRow("", self.name_problem)
         form.addRow("Style model file", _with_browse(self.model_path, self._choose_model))
         form.addRow("Model folder", _with_browse(self.models_folder, self._choose_models_folder))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -100,6 +108,19 @@ class SettingsDialog(QDialog):
         folder = QFileDialog.getExistingDirectory(self, "Model folder", self.models_folder.text())
         if folder:
             self.models_folder.setText(folder)
+
+    def accept(self) -> None:
+        """OK: refused, with the reason under the field, while the file name cannot name files."""
+        template = self.name_template.text().strip()
+        try:
+            if template:
+                check_name_template(template)
+        except StylerError as problem:
+            self.name_problem.setText(f"{problem}.")
+            self.name_problem.show()
+            self.name_template.setFocus()
+            return
+        super().accept()
 
     def apply(self) -> None:
         """Write the choices into the settings (called after ``exec()`` returns Accepted)."""

@@ -74,6 +74,14 @@ class PreviewCanvas(QWidget):
     def mask(self) -> QImage | None:
         return self._mask
 
+    def original(self) -> QImage | None:
+        """The photo as shown left of the split line ("Before")."""
+        return self._original
+
+    def result(self) -> QImage | None:
+        """The stylised preview as shown right of the split line ("After")."""
+        return self._result
+
     def has_image(self) -> bool:
         return self._result is not None
 
@@ -94,7 +102,7 @@ class PreviewCanvas(QWidget):
     def zoom_fit(self) -> None:
         self._zoom = None
         self._pan = QPointF(0, 0)
-        self.zoom_changed.emit(self._scale())
+        self.zoom_changed.emit(self.scale())
         self.update()
 
     def zoom_to(self, factor: float, anchor: QPointF | None = None) -> None:
@@ -106,13 +114,14 @@ class PreviewCanvas(QWidget):
         self._zoom = min(MAX_ZOOM, max(MIN_ZOOM, factor))
         after = self._to_widget(before)
         self._pan += anchor - after
-        self.zoom_changed.emit(self._scale())
+        self.zoom_changed.emit(self.scale())
         self.update()
 
     def zoom_by(self, steps: float, anchor: QPointF | None = None) -> None:
-        self.zoom_to(self._scale() * (1.25**steps), anchor)
+        self.zoom_to(self.scale() * (1.25**steps), anchor)
 
-    def _scale(self) -> float:
+    def scale(self) -> float:
+        """Screen pixels per image pixel (the zoom; in fit mode, what fitting gave)."""
         if self._result is None:
             return 1.0
         if self._zoom is not None:
@@ -122,18 +131,18 @@ class PreviewCanvas(QWidget):
 
     def _image_rect(self) -> QRectF:
         assert self._result is not None
-        scale = self._scale()
+        scale = self.scale()
         w, h = self._result.width() * scale, self._result.height() * scale
         return QRectF((self.width() - w) / 2 + self._pan.x(), (self.height() - h) / 2 + self._pan.y(), w, h)
 
     def _to_image(self, point: QPointF) -> QPointF:
         rect = self._image_rect()
-        scale = self._scale()
+        scale = self.scale()
         return QPointF((point.x() - rect.x()) / scale, (point.y() - rect.y()) / scale)
 
     def _to_widget(self, point: QPointF) -> QPointF:
         rect = self._image_rect()
-        scale = self._scale()
+        scale = self.scale()
         return QPointF(rect.x() + point.x() * scale, rect.y() + point.y() * scale)
 
     # ------------------------------------------------------------------ painting
@@ -148,7 +157,7 @@ class PreviewCanvas(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
             self._draw_status(painter)
             return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._scale() < 2.0)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale() < 2.0)
         rect = self._image_rect()
         painter.drawImage(rect, self._result)
         if self._original is not None and self.split > 0:
@@ -169,7 +178,7 @@ class PreviewCanvas(QWidget):
             painter.drawImage(rect, self._overlay)
             painter.setOpacity(1.0)
         if self.brush_mode in ("add", "erase") and self._cursor_pos is not None:
-            radius = self.brush_size * self._scale() / 2
+            radius = self.brush_size * self.scale() / 2
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(QPen(QColor(0, 0, 0, 200), 1))  # under the dashes, for white areas
             painter.drawEllipse(self._cursor_pos, radius, radius)
@@ -224,7 +233,7 @@ class PreviewCanvas(QWidget):
             self._dab(event.position())
         elif self._drag_from is not None:
             if self._zoom is None:  # dragging from "fit" pans at the fitted scale
-                self._zoom = self._scale()
+                self._zoom = self.scale()
             self._pan += event.position() - self._drag_from
             self._drag_from = event.position()
         self.update()

@@ -107,6 +107,10 @@ class JobsPanel(QWidget):
         self._rows[job_id] = _Row(item, bar, output)
         self.tree.setCurrentItem(item)
 
+    def item_of(self, job_id: int) -> QTreeWidgetItem:
+        """The job's row in the tree (its failed inputs are its children)."""
+        return self._rows[job_id].item
+
     def has_job(self, job_id: int) -> bool:
         return job_id in self._rows
 

@@ -61,7 +61,7 @@ def test_clicks_select_remove_undo_and_reach_the_full_size_save(qtbot, tmp_path:
         refiner = load_refiner(models_dir() / "sam2", "cpu")
         small = resize_to_max_side(load_image(photo), 48).rgb
         options = RenderOptions(points=(click,), refiner="sam").scaled_points(0.5, 0.5)
-        assert np.array_equal(selected, region_mask_for(lambda: None, small, options, refiner))
+        assert np.array_equal(selected, region_mask_for(lambda: None, small, options, refiner=refiner))
 
         with qtbot.waitSignal(window.previews.shown, timeout=60_000) as removed:
             qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
@@ -81,7 +81,7 @@ def test_clicks_select_remove_undo_and_reach_the_full_size_save(qtbot, tmp_path:
         assert saved.args == [job_id, "done"]
         rgb = load_image(photo).rgb
         full = region_mask_for(lambda: None, rgb, RenderOptions(points=(click,), refiner="sam"),
-                               refiner)
+                               refiner=refiner)
         result, original = np.asarray(Image.open(out)), np.asarray(Image.open(photo))
         assert result.shape == original.shape
         assert np.array_equal(result[full == 0], original[full == 0])

@@ -13,7 +13,9 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 
 from styler_app.dialogs.settings_dialog import SettingsDialog
-from styler_app.saving import output_name, selection_destinations
+from engine.naming import output_name
+from engine.options import RenderOptions
+from styler_app.saving import selection_destinations
 from styler_app.resources import sample_styles
 from styler_app.settings import AppSettings
 from tests.conftest import random_photo
@@ -153,7 +155,7 @@ def test_a_failing_file_is_listed_with_its_reason(qtbot, window, photos: Path, t
     assert [Path(item).name for item, reason in failures] == ["broken.jpg"]
     assert "broken.jpg" in failures[0][1] or "image" in failures[0][1]
     assert len(list((tmp_path / "styled").glob("photo*.jpg"))) == 3
-    row = window.jobs._rows[job_ids[0]].item
+    row = window.jobs.item_of(job_ids[0])
     window.jobs.tree.setCurrentItem(row.child(0))
     assert failures[0][1] in window.jobs.detail.text()
 
@@ -214,13 +216,13 @@ def test_canvas_zoom_and_pan(qtbot) -> None:  # type: ignore[no-untyped-def]
     image = QImage(200, 100, QImage.Format.Format_RGB888)
     image.fill(Qt.GlobalColor.darkGreen)
     canvas.set_images(image, image)
-    assert canvas._scale() == 2.0  # fit: 400 / 200
+    assert canvas.scale() == 2.0  # fit: 400 / 200
     canvas.zoom_to(1.0)
-    assert canvas._scale() == 1.0
+    assert canvas.scale() == 1.0
     canvas.zoom_by(1)
-    assert canvas._scale() == 1.25
+    assert canvas.scale() == 1.25
     canvas.zoom_fit()
-    assert canvas._scale() == 2.0
+    assert canvas.scale() == 2.0
 
 
 def test_a_prompt_previews_with_its_mask(qtbot, tmp_path: Path, tiny_model: Path, photos: Path) -> None:  # type: ignore[no-untyped-def]
@@ -260,7 +262,7 @@ def test_first_run_dialog_offers_the_missing_models(qtbot, tmp_path: Path, tiny_
     window.start()  # STYLER_HOME is empty in tests: nothing installed
     try:
         qtbot.waitUntil(lambda: window.models.dialog is not None and window.models.dialog.isVisible(), timeout=30_000)
-        offered = set(window.models.dialog._buttons)
+        offered = set(window.models.dialog.offered())
         assert "adaattn" in offered
         assert window.browser.isEnabled() and not window.models.dialog.isModal()  # the rest stays usable
     finally:
@@ -282,12 +284,33 @@ def test_saving_with_several_photos_selected_saves_each_as_one_job(qtbot, window
     assert [Path(item).name for item, reason in window.jobs.failures_of(job_ids[0])] == ["broken.jpg"]
     for index in range(3):
         content = photos / f"photo{index}.jpg"
-        saved = out / output_name(window.settings.name_template, content, sample_styles()[0], ())
+        saved = out / output_name(window.settings.name_template, content, sample_styles()[0])
         assert Image.open(saved).size == Image.open(content).size  # full resolution, one file each
     assert window.jobs.state_of(job_ids[0]) == "done"
 
 
 def test_selection_names_do_not_collide(tmp_path: Path) -> None:
     contents = [tmp_path / "a" / "IMG_1.jpg", tmp_path / "b" / "IMG_1.jpg", tmp_path / "a" / "IMG_2.jpg"]
-    names = [p.name for p in selection_destinations("{stem}_styled{ext}", contents, Path("swirl.png"), (), tmp_path)]
+    names = [p.name for p in selection_destinations("{stem}_styled{ext}", contents, Path("swirl.png"), RenderOptions(), tmp_path)]
     assert names == ["IMG_1_styled.jpg", "IMG_1_styled (2).jpg", "IMG_2_styled.jpg"]
+
+
+def test_saved_names_are_the_batch_names(tmp_path: Path) -> None:
+    """A prompt with a slash must not make a sub-folder; an inverted region says so."""
+    options = RenderOptions(prompts=("sky/clouds", "Old Tree"), invert=True)
+    names = [p.name for p in selection_destinations("{stem}_{prompt}_{style}{ext}", [tmp_path / "a.jpg"], Path("Starry Night.png"), options, tmp_path)]
+    assert names == ["a_not-sky-clouds_old-tree_starry-night.jpg"]
+
+
+def test_settings_refuse_a_bad_name_template_with_the_reason(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = AppSettings.at(tmp_path / "template.ini")
+    dialog = SettingsDialog(settings, [], str(tmp_path / "models"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.name_template.setText("{stem}_{colour}{ext}")
+    dialog.accept()
+    assert dialog.isVisible() and dialog.result() != SettingsDialog.DialogCode.Accepted
+    assert "unknown field {colour}" in dialog.name_problem.text() and dialog.name_problem.isVisible()
+    dialog.name_template.setText("{stem}_{style}{ext}")
+    dialog.accept()
+    assert dialog.result() == SettingsDialog.DialogCode.Accepted

@@ -29,9 +29,8 @@ import torch.nn.functional as F
 
 from engine.devices import resolve_device
 from engine.errors import StylerError
-from engine.image_io import to_uint8
+from engine.image_io import image_key, to_uint8
 from engine.options import Click
-from engine.stylizer import image_key
 
 # model_type of the transformers SAM 2 checkpoints: facebook/sam2.1-* ship the video
 # model's config ("sam2_video"); its image part loads into Sam2Model weight for weight.

@@ -42,6 +42,8 @@ _EXIF_FORMATS = {"JPEG", "PNG", "WEBP", "TIFF"}
 _ORIENTATION_TAG = 0x0112
 # First-directory tags that describe the picture, not the file's layout: ImageDescription,
 # Make, Model, Orientation, Software, DateTime, Artist, Copyright.
+# EXIF orientations whose upright image swaps width and height.
+_TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
 _DESCRIPTIVE_TAGS = (0x010E, 0x010F, 0x0110, _ORIENTATION_TAG, 0x0131, 0x0132, 0x013B, 0x8298)
 _SUB_IFDS = (ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo)
 
@@ -55,11 +57,19 @@ class LoadedImage:
     icc_profile: bytes | None
     exif: bytes | None  # orientation reset to 1, since the pixels are already upright
     source: Path | None = None
+    # (width, height) of the file itself, upright: decoding may already have reduced the
+    # pixels to --max-size, and coordinates given on the photo (clicks) refer to this size.
+    file_size: tuple[int, int] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height)"""
         return self.rgb.shape[1], self.rgb.shape[0]
+
+    @property
+    def photo_size(self) -> tuple[int, int]:
+        """(width, height) of the photo as the user sees it: the file's, whatever was decoded."""
+        return self.file_size or self.size
 
     @cached_property
     def key(self) -> str:
@@ -91,11 +101,14 @@ def load_image(path: str | os.PathLike[str], max_side: int | None = None) -> Loa
         with Image.open(path) as img:
             _check_size(path, img.size)
             icc = img.info.get("icc_profile")
+            file_size = img.size
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # EXIF quirks in camera files are not our problem
                 orientation = img.getexif().get(_ORIENTATION_TAG, 1)
                 exif = _upright_exif(img)
                 upright = _upright(_reduced(img, max_side), orientation)
+                if orientation in _TRANSPOSING_ORIENTATIONS:
+                    file_size = (file_size[1], file_size[0])
             rgb, alpha = _to_float_rgb(upright)
     except StylerError:
         raise
@@ -107,7 +120,7 @@ def load_image(path: str | os.PathLike[str], max_side: int | None = None) -> Loa
         raise StylerError(f"{path}: not enough memory to decode this image; use a smaller --max-size") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise StylerError(f"{path}: image is damaged or truncated ({exc})") from None
-    return LoadedImage(rgb=rgb, alpha=alpha, icc_profile=icc, exif=exif, source=path)
+    return LoadedImage(rgb=rgb, alpha=alpha, icc_profile=icc, exif=exif, source=path, file_size=file_size)
 
 
 def _check_regular_file(path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 # The style image's longer side before encoding.
@@ -23,6 +23,22 @@ STYLE_REDUCTIONS: tuple[str, ...] = ("pooled", "exact", "release")
 # ``styler batch`` output names and formats.
 DEFAULT_NAME = "{stem}{ext}"
 OUTPUT_FORMATS = ("keep", "png", "jpg", "webp")
+
+REFINERS = ("sam", "none")  # --refine: outline regions with SAM 2, or CLIPSeg's map as it is
+
+
+@dataclass(frozen=True)
+class Click:
+    """A click on the photo: add (positive) or remove the object under it. Pixel coordinates
+    of the upright photo as loaded (EXIF orientation applied), before any --max-size."""
+
+    x: float
+    y: float
+    positive: bool = True
+
+    def scaled(self, sx: float, sy: float) -> "Click":
+        """The same spot on the photo resized by (sx, sy): the pixel centres scale."""
+        return Click((self.x + 0.5) * sx - 0.5, (self.y + 0.5) * sy - 0.5, self.positive)
 
 
 @dataclass(frozen=True)
@@ -57,10 +73,18 @@ class RenderOptions:
     refine: bool = MaskSettings.refine
     crop: bool = True  # stylise only the region's box plus context when it is small
     save_mask: bool = False  # render_file also writes <output stem>.mask.png
+    refiner: str = "none"  # "sam": outline the region with SAM 2 (see engine.refined_mask)
+    points: tuple[Click, ...] = ()  # clicks in the photo's pixels (before max_size); need SAM
 
     @property
     def uses_region(self) -> bool:
-        return bool(self.prompts or self.negatives)
+        return bool(self.prompts or self.negatives or self.points)
+
+    def scaled_points(self, sx: float, sy: float) -> "RenderOptions":
+        """The same options for the photo resized by (sx, sy): clicks follow the pixels."""
+        if not self.points or (sx, sy) == (1.0, 1.0):
+            return self
+        return replace(self, points=tuple(p.scaled(sx, sy) for p in self.points))
 
     @property
     def mask_settings(self) -> MaskSettings:

@@ -15,13 +15,16 @@ from engine.compose import fuse, region_box
 from engine.errors import StylerError
 from engine.image_io import LoadedImage, load_image, resize_to_max_side, save_image
 from engine.masks import combine_logits, finish_mask, fit_mask, probability_map, save_mask
+from engine.models.store import resolve_refiner, resolve_segmenter
 from engine.naming import mask_path_for
-from engine.models.store import resolve_segmenter
-from engine.options import RenderOptions
+from engine.options import REFINERS, RenderOptions
+from engine.refined_mask import refined_region_mask
+from engine.refiner import Refiner, load_refiner
 from engine.segment import Segmenter, load_segmenter
 from engine.stylizer import CancelCallback, ProgressCallback, Stylizer
 
 SegmenterLoader = Callable[[], Segmenter]
+RefinerLoader = Callable[[], Refiner]
 
 
 @dataclass
@@ -37,15 +40,23 @@ class Pipeline:
 
     ``segmenter`` is a Segmenter, or a function that loads one; it is called the first time
     a prompt is used, so photos without prompts never load CLIPSeg. By default the
-    installed CLIPSeg on the stylizer's device (loaded once per process).
+    installed CLIPSeg on the stylizer's device (loaded once per process); ``refiner``
+    (SAM 2) likewise, the first time options ask for ``refiner="sam"``.
 
-    Every caller goes through these verbs: ``set_style``, ``load_segmenter``, ``render``,
+    Every caller goes through these verbs: ``set_style``, ``load_segmenter``,
+    ``load_refiner``, ``render``,
     ``render_file``; an image's pixels are hashed once (``LoadedImage.key``) and that
     identity keys the stylizer's and the segmenter's caches."""
 
-    def __init__(self, stylizer: Stylizer, segmenter: Segmenter | SegmenterLoader | None = None) -> None:
+    def __init__(
+        self,
+        stylizer: Stylizer,
+        segmenter: Segmenter | SegmenterLoader | None = None,
+        refiner: Refiner | RefinerLoader | None = None,
+    ) -> None:
         self.stylizer = stylizer
         self._segmenter = segmenter
+        self._refiner = refiner
 
     def set_style(self, style: LoadedImage, key: str | None = None) -> None:
         """The style for the renders that follow; its encoding is cached (``key``, by
@@ -60,8 +71,18 @@ class Pipeline:
             self._segmenter = self._segmenter()
         return self._segmenter
 
+    def load_refiner(self) -> Refiner:
+        """SAM 2, loaded on first use (only when options ask for ``refiner="sam"``)."""
+        if self._refiner is None:
+            self._refiner = load_refiner(resolve_refiner(None), self.stylizer.device)
+        elif not isinstance(self._refiner, Refiner):
+            self._refiner = self._refiner()
+        return self._refiner
+
     def region_mask(self, image: LoadedImage, options: RenderOptions) -> np.ndarray:
-        """(H, W) float32 mask in [0, 1] of what ``options``' prompts select in ``image``."""
+        """(H, W) float32 mask in [0, 1] of what ``options``' prompts (and clicks) select in ``image``."""
+        if options.refiner == "sam":
+            return region_mask_for(self.load_segmenter, image.rgb, options, image.key, refiner=self.load_refiner())
         return region_mask_for(self.load_segmenter(), image.rgb, options, image.key)
 
     def render(
@@ -76,7 +97,11 @@ class Pipeline:
         ``mask`` selects ((h, w) in [0, 1], e.g. brushed or painted elsewhere, at the image's
         size or its aspect ratio; it replaces the prompts). Outside the mask every pixel is
         the input's, bit for bit; only the mask's box is rendered."""
-        image = resize_to_max_side(image, options.max_size)
+        resized = resize_to_max_side(image, options.max_size)
+        # Clicks are in the photo's own pixels; decoding may already have reduced it.
+        photo_w, photo_h = image.photo_size
+        options = options.scaled_points(resized.size[0] / photo_w, resized.size[1] / photo_h)
+        image = resized
         height, width = image.rgb.shape[:2]
         if mask is None and not options.uses_region:
             if options.invert:
@@ -121,11 +146,30 @@ class Pipeline:
         return result
 
 
-def region_mask_for(segmenter: Segmenter, rgb: np.ndarray, options: RenderOptions, key: str | None = None) -> np.ndarray:
-    """(H, W) float32 mask in [0, 1]: what ``options``' prompts and negatives select in
-    ``rgb`` (``key``: the pixels' identity when already known)."""
+def region_mask_for(
+    segmenter: Segmenter | SegmenterLoader,
+    rgb: np.ndarray,
+    options: RenderOptions,
+    key: str | None = None,
+    refiner: Refiner | None = None,
+) -> np.ndarray:
+    """(H, W) float32 mask in [0, 1]: what ``options``' prompts, negatives and clicks select
+    in ``rgb`` (``key``: the pixels' identity when already known); outlined by ``refiner``
+    when ``options.refiner == "sam"``."""
     if not options.uses_region:
-        raise ValueError("a region mask needs prompts or negatives")
+        raise ValueError("a region mask needs prompts, negatives or clicks")
+    if options.refiner not in REFINERS:
+        raise StylerError(f"unknown refiner {options.refiner!r}; use one of {', '.join(REFINERS)}")
+    if options.refiner == "sam":
+        if refiner is None:
+            raise ValueError("refiner='sam' needs a Refiner")
+        return refined_region_mask(
+            segmenter, refiner, rgb, options.prompts, options.negatives, options.points, options.mask_settings, key
+        )
+    if options.points:
+        raise StylerError("clicks (--point) need the SAM 2 refiner; drop --refine none")
+    if not isinstance(segmenter, Segmenter):
+        segmenter = segmenter()
     segmenter.set_image(rgb, key)
     prompts, negatives = list(options.prompts), list(options.negatives)
     logits = segmenter.logits(prompts + negatives)  # one decoder pass for all of them

@@ -1,8 +1,9 @@
 """What the person has picked, turned into render requests: the current photo, the style,
-the render settings and the photo's brushed mask."""
+the render settings and the photo's brushed mask and clicks."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from styler_app.images import qimage_to_mask
@@ -16,6 +17,8 @@ from styler_app.widgets.styles import StylePanel
 class Choices:
     def __init__(self, browser: BrowserPane, styles: StylePanel, settings: RenderSettings, mask_edits: MaskEdits) -> None:
         self.browser, self.styles, self.settings, self.mask_edits = browser, styles, settings, mask_edits
+        # "sam" once the engine reports SAM 2 installed (``--refine``'s default, as in the CLI).
+        self.refiner = "none"
 
     def current_request(self, with_mask_edit: bool = True) -> RenderRequest | None:
         """The request for the photo on show; None without a photo or a style."""
@@ -29,9 +32,10 @@ class Choices:
         if style is None:
             return None
         mask = self.mask_edits.mask(str(content)) if with_mask_edit else None
+        clicks = self.mask_edits.clicks(str(content)) if self.refiner == "sam" else ()
         return RenderRequest(
             content=content,
             style=style,
-            options=self.settings.options,
+            options=replace(self.settings.options, refiner=self.refiner, points=clicks),
             mask_edit=qimage_to_mask(mask) if mask is not None else None,
         )

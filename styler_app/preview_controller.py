@@ -1,5 +1,5 @@
-"""The live preview: debouncing, the one preview job in flight, what it shows, and the mask
-overlay the brush paints on.
+"""The live preview: debouncing, the one preview job in flight, what it shows, the mask
+overlay the brush paints on, and clicks that pick objects (SAM 2).
 
 Owns the preview job (a new one cancels the stale one), each photo's prompt mask (the
 overlay to brush into when nothing is brushed yet) and the last preview shown. Listens to
@@ -11,18 +11,20 @@ every preview put on the canvas, or submit other jobs to ``worker`` with callbac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QSize, QTimer, Signal
+from PySide6.QtCore import QObject, QPointF, QSize, QTimer, Signal
 from PySide6.QtGui import QImage
 
+from engine.options import Click
 from styler_app.choices import Choices
 from styler_app.images import mask_to_qimage
-from styler_app.jobs import PreviewJob
+from styler_app.jobs import PreviewJob, session_of
 from styler_app.mask_edits import MaskEdits
 from styler_app.requests import PreviewResult
-from styler_app.worker import EngineWorker, JobState
+from styler_app.worker import EngineWorker, FunctionJob, JobState
 from styler_app.widgets.preview_pane import PreviewPane
 
 PREVIEW_DEBOUNCE_MS = 350
@@ -57,8 +59,23 @@ class PreviewController(QObject):
         self._timer = QTimer(self, singleShot=True, interval=PREVIEW_DEBOUNCE_MS)
         self._timer.timeout.connect(self.preview_now)
         pane.canvas.stroke_finished.connect(self._stroke_finished)
+        pane.canvas.clicked.connect(self._clicked)
         pane.reset_mask.clicked.connect(self.reset_mask)
         mask_edits.changed.connect(self._mask_changed)
+        self.check_refiner()
+
+    def check_refiner(self) -> None:
+        """Ask the engine whether SAM 2 is installed: click to select needs it, and text
+        regions are outlined with it when it is (as ``--refine`` defaults in the CLI)."""
+        self.worker.submit(FunctionJob("check SAM 2", lambda context: session_of(context).refiner_installed()),
+                           on_result=self._refiner_checked)
+
+    def _refiner_checked(self, installed: bool) -> None:
+        refiner = "sam" if installed else "none"
+        self.pane.set_select_available(installed)
+        if refiner != self.choices.refiner:
+            self.choices.refiner = refiner
+            self.schedule()
 
     @property
     def last(self) -> PreviewResult | None:
@@ -150,6 +167,22 @@ class PreviewController(QObject):
         content = self.choices.browser.current_path()
         if content is not None:
             self.mask_edits.stroke(str(content), mask)
+
+    # ------------------------------------------------------------------ clicks (SAM 2)
+
+    def _clicked(self, point: QPointF, add: bool) -> None:
+        """A click on the preview, in its pixels -> a click in the photo's own pixels."""
+        content = self.choices.browser.current_path()
+        if content is None or self._last is None or self._last.photo_size == (0, 0):
+            return
+        width, height = self._last.photo_size
+        shown = self._last.original.size()
+        x = min(width - 1, math.floor(point.x() * width / shown.width()))
+        y = min(height - 1, math.floor(point.y() * height / shown.height()))
+        if self.mask_edits.mask(str(content)) is not None:
+            self._show_message("The brushed mask is used as painted; Reset mask to select objects", 8000)
+            return
+        self.mask_edits.click(str(content), Click(x, y, add))
 
     def _mask_changed(self, image: str) -> None:
         current = self.choices.browser.current_path()

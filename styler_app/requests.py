@@ -35,6 +35,7 @@ class PreviewResult:
     mask: np.ndarray | None  # the prompt's own mask at preview size (before any brushing)
     notes: list[str]
     seconds: float
+    photo_size: tuple[int, int] = (0, 0)  # (width, height) of the full photo: clicks are in its pixels
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,7 +58,7 @@ class EngineSession:
         self.config = config
         self._pipeline: Pipeline | None = None
         self._model_name = "not loaded"
-        self._contents: OrderedDict[tuple, LoadedImage] = OrderedDict()
+        self._contents: OrderedDict[tuple, tuple[LoadedImage, tuple[int, int]]] = OrderedDict()
         self._style_key: str | None = None
 
     # ------------------------------------------------------------------ building
@@ -115,9 +115,11 @@ class EngineSession:
 
         begin = time.perf_counter()
         pipeline = self.pipeline(context)
-        image = self._content(request.content, size)
+        image, photo_size = self._content(request.content, size)
         context.check()
-        result = self._render(pipeline, image, request, context)
+        # Clicks are in the full photo's pixels; the preview is that photo made smaller.
+        options = request.options.scaled_points(image.size[0] / photo_size[0], image.size[1] / photo_size[1])
+        result = self._render(pipeline, image, replace(request, options=options), context)
         return PreviewResult(
             request=request,
             original=rgb_to_qimage(image.rgb),
@@ -125,6 +127,7 @@ class EngineSession:
             mask=result.mask if request.mask_edit is None else None,
             notes=list(result.notes),
             seconds=time.perf_counter() - begin,
+            photo_size=photo_size,
         )
 
     def save(self, request: RenderRequest, destination: Path, context: JobContext) -> SaveResult:
@@ -208,6 +211,13 @@ class EngineSession:
         return install(name, progress, context.cancelled).name
 
     @staticmethod
+    def refiner_installed() -> bool:
+        """Whether SAM 2 is there (click to select, and --refine's default)."""
+        from engine.models.store import refiner_installed
+
+        return refiner_installed()
+
+    @staticmethod
     def import_model(path: str) -> str:
         """Install a model file or folder from disk; returns its name."""
         from engine.models.install import import_path
@@ -222,8 +232,9 @@ class EngineSession:
         context.check()
         return pipeline.render(image, request.options, context.progress, context.cancelled, mask=request.mask_edit)
 
-    def _content(self, path: Path, size: int) -> LoadedImage:
-        """The content at preview size, decoded once per (file, version, size)."""
+    def _content(self, path: Path, size: int) -> tuple[LoadedImage, tuple[int, int]]:
+        """The content at preview size and the full photo's size, decoded once per (file,
+        version, size)."""
         from engine.image_io import load_image, resize_to_max_side
 
         try:
@@ -234,11 +245,11 @@ class EngineSession:
         if key in self._contents:
             self._contents.move_to_end(key)
             return self._contents[key]
-        image = resize_to_max_side(load_image(path), size)
-        self._contents[key] = image
+        photo = load_image(path)
+        self._contents[key] = (resize_to_max_side(photo, size), photo.size)
         while len(self._contents) > 4:
             self._contents.popitem(last=False)
-        return image
+        return self._contents[key]
 
     def _set_style(self, pipeline: Pipeline, style: Path) -> None:
         from engine.image_io import load_image

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from engine.commands._option_types import non_negative_float, positive_int
-from engine.commands.stylize import add_prompt_options
+from engine.commands.stylize import add_point_option, add_prompt_options, check_points, chosen_refiner
 from engine.errors import StylerError
 from engine.options import RenderOptions
 
@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-size", type=positive_int, metavar="N",
                    help="cap the photo's longer side at N pixels first, as stylize does")
     add_prompt_options(p)
+    add_point_option(p)
     p.add_argument("--soft", action="store_true", help="grey levels follow CLIPSeg's confidence")
     p.add_argument("--feather", type=non_negative_float, default=RenderOptions.feather, metavar="PX",
                    help=f"soften the edge over ±PX pixels (default {RenderOptions.feather:g})")
@@ -37,13 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine.image_io import format_for, load_image
     from engine.masks import save_mask
-    from engine.models.store import resolve_segmenter
+    from engine.models.store import resolve_refiner, resolve_segmenter
     from engine.pipeline import region_mask_for
+    from engine.refiner import load_refiner
     from engine.segment import load_segmenter
     from engine.targets import refuse_input_targets
 
-    if not args.prompt and not args.negative:
-        raise StylerError("segment needs at least one --prompt (or --negative)")
+    if not args.prompt and not args.negative and not args.point:
+        raise StylerError("segment needs at least one --prompt, --negative or --point")
     output: Path = args.output or args.image.with_name(f"{args.image.stem}.mask.png")
     if format_for(output) != "PNG":
         raise StylerError(f"{output}: masks are written as PNG; use a .png name")
@@ -53,11 +55,17 @@ def run(args: argparse.Namespace) -> int:
     options = RenderOptions(
         prompts=tuple(args.prompt), negatives=tuple(args.negative), invert=args.invert,
         threshold=args.threshold, soft=args.soft, feather=args.feather, grow=args.grow,
-        min_area=args.min_area, refine=args.refine,
+        min_area=args.min_area, refine=args.refine, refiner=chosen_refiner(args), points=tuple(args.point),
     )
-    image = load_image(args.image, args.max_size)
-    segmenter = load_segmenter(resolve_segmenter(args.segmenter), args.device)
-    mask = region_mask_for(segmenter, image.rgb, options)
+    check_points(args.point, options.refiner)
+    image = load_image(args.image, args.max_size)  # decoded reduced; clicks are in the file's pixels
+    options = options.scaled_points(image.size[0] / image.photo_size[0], image.size[1] / image.photo_size[1])
+    refiner = load_refiner(resolve_refiner(args.refiner_model), args.device) if options.refiner == "sam" else None
+    # CLIPSeg is loaded only if there is text to find (clicks alone need SAM 2 only).
+    mask = region_mask_for(
+        lambda: load_segmenter(resolve_segmenter(args.segmenter), args.device), image.rgb, options,
+        image.key, refiner=refiner
+    )
     save_mask(output, mask)
     if not mask.any():
         print(f"styler: prompt matched nothing in {args.image}", file=sys.stderr)

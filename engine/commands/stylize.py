@@ -7,6 +7,7 @@ instant (tests/test_cli_startup.py holds that boundary)."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ from engine.commands._option_types import (
     unit_float,
 )
 from engine.errors import StylerError
-from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, RenderOptions
+from engine.options import DEFAULT_STYLE_SIZE, REFINERS, STYLE_REDUCTIONS, Click, RenderOptions
 
 if TYPE_CHECKING:  # these load torch: imported where a render runs, not for --help
     from engine.pipeline import Pipeline
@@ -46,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default: <stem>.styled.<ext> next to each input)",
     )
     add_render_options(p)
+    add_point_option(p)
     p.add_argument("--mask", type=Path, metavar="FILE",
                    help="stylise what this image paints white (a mask made elsewhere, e.g. by --save-mask; "
                    "the photo's size or aspect ratio), instead of --prompt")
@@ -106,6 +108,37 @@ def add_prompt_options(g: argparse._ActionsContainer) -> None:
                    help="do not snap the mask's edges to the photo's edges")
     g.add_argument("--segmenter", metavar="PATH",
                    help="local CLIPSeg model folder (default: the installed one)")
+    g.add_argument("--refine", dest="refiner", choices=REFINERS, default=None,
+                   help="outline the region with SAM 2 (sam) or keep CLIPSeg's map (none); "
+                   "default: sam when SAM 2 is installed")
+    g.add_argument("--refiner-model", metavar="PATH",
+                   help="local SAM 2 model folder (default: the installed one)")
+
+
+def add_point_option(p: argparse.ArgumentParser) -> None:
+    """Clicks, for one photo at a time (stylize, segment): their coordinates are its pixels."""
+    p.add_argument("--point", action="append", default=[], type=parse_point, metavar="X,Y",
+                   help="add the object at pixel X,Y of the photo (SAM 2); -X,Y removes the "
+                   "object there; repeatable")
+    # argparse takes "-60,5" for an option (only "-60" or "-.5" count as numbers); widen its
+    # notion of a negative number so `--point -60,5` reads as written in the docs.
+    p._negative_number_matcher = _NEGATIVE_NUMBER_OR_POINT
+
+
+_NEGATIVE_NUMBER_OR_POINT = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d*\.?\d+,\d*\.?\d+$")
+
+
+def parse_point(text: str) -> Click:
+    """``X,Y`` (add) or ``-X,Y`` (remove), X and Y in the photo's pixels."""
+    positive = not text.startswith("-")
+    parts = text.lstrip("-").split(",")
+    try:
+        x, y = (float(v) for v in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y or -X,Y in pixels, got {text!r}") from None
+    if x < 0 or y < 0:
+        raise argparse.ArgumentTypeError(f"pixel coordinates are not negative, got {text!r}")
+    return Click(x, y, positive)
 
 
 STYLE_HELP = "the style image (a painting), or a sample style's name (see `styler styles`)"
@@ -173,13 +206,37 @@ def output_paths(inputs: list[Path], output: Path | None, others: Sequence[Named
 def make_pipeline(args: argparse.Namespace, model_path: Path | None = None) -> Pipeline:
     """The per-image pipeline every rendering command uses (style set separately). CLIPSeg
     is loaded only when a photo is given a prompt."""
-    from engine.models.store import resolve_segmenter
+    from engine.models.store import resolve_refiner, resolve_segmenter
     from engine.pipeline import Pipeline
+    from engine.refiner import load_refiner
     from engine.segment import load_segmenter
 
     stylizer = make_stylizer(args, model_path)
     folder = getattr(args, "segmenter", None)
-    return Pipeline(stylizer, segmenter=lambda: load_segmenter(resolve_segmenter(folder), stylizer.device))
+    refiner_folder = getattr(args, "refiner_model", None)
+    return Pipeline(
+        stylizer,
+        segmenter=lambda: load_segmenter(resolve_segmenter(folder), stylizer.device),
+        refiner=lambda: load_refiner(resolve_refiner(refiner_folder), stylizer.device),
+    )
+
+
+def chosen_refiner(args: argparse.Namespace) -> str:
+    """--refine as given; by default SAM 2 when it is installed (or named), else none."""
+    from engine.models.store import refiner_installed
+
+    if args.refiner is not None:
+        return args.refiner
+    return "sam" if args.refiner_model or refiner_installed() else "none"
+
+
+def check_points(points: list[Click], refiner: str) -> None:
+    from engine.models.store import refiner_installed, resolve_refiner
+
+    if points and refiner != "sam":
+        if refiner_installed():
+            raise StylerError("--point needs SAM 2; drop --refine none")
+        resolve_refiner(None)  # raises the "not installed, here is how to get it" error
 
 
 def render_options(args: argparse.Namespace) -> RenderOptions:
@@ -198,7 +255,10 @@ def render_options(args: argparse.Namespace) -> RenderOptions:
         refine=args.refine,
         crop=args.crop,
         save_mask=args.save_mask,
+        refiner=chosen_refiner(args),
+        points=tuple(getattr(args, "point", ())),
     )
+    check_points(list(options.points), options.refiner)
     if options.invert and not options.uses_region:
         raise StylerError("--invert needs --prompt or --negative: it inverts a region")
     return options
@@ -229,8 +289,10 @@ def run(args: argparse.Namespace) -> int:
     style = load_image(args.style)
     mask = load_mask(args.mask) if args.mask is not None else None
     pipeline = make_pipeline(args, model_path)
-    if options.uses_region:
+    if options.prompts or options.negatives:
         pipeline.load_segmenter()  # now: a broken folder is one error, not one per photo
+    if options.uses_region and options.refiner == "sam":
+        pipeline.load_refiner()
     pipeline.set_style(style)
     failures = 0
     for src, dst in zip(inputs, outputs):

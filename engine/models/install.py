@@ -9,7 +9,8 @@ default. Formats on arrival:
   via ``engine.checkpoint.import_release``;
 - torchvision VGG-19 ``.pth`` -> ``vgg19-imagenet.safetensors`` holding only the encoder
   layers (so the ``.pth`` is unpickled once, ``weights_only``, and never again);
-- CLIPSeg -> a folder ``clipseg/`` that ``CLIPSegForImageSegmentation.from_pretrained`` loads."""
+- CLIPSeg -> a folder ``clipseg/`` that ``CLIPSegForImageSegmentation.from_pretrained`` loads;
+- SAM 2 (transformers layout) -> a folder ``sam2/`` that ``Sam2Model.from_pretrained`` loads."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from engine.errors import StylerError
 from engine.atomic import write_atomically
 from engine.segment import check_clipseg_folder
 from engine.models.store import (
+    REFINER_FOLDER_NAME,
     SEGMENTER_FOLDER_NAME,
     InstalledModel,
     check_model_name,
@@ -54,6 +56,7 @@ from engine.models.registry import (
     get_entry,
     registry,
 )
+from engine.refiner import check_refiner_folder, is_refiner_folder
 
 ENCODER_NAME = "vgg19-imagenet"
 # What a CLIPSeg folder may hold that from_pretrained reads; anything else is left behind.
@@ -61,6 +64,7 @@ CLIPSEG_FILES = (
     "config.json", "preprocessor_config.json", "processor_config.json", "special_tokens_map.json", "tokenizer_config.json",
     "tokenizer.json", "vocab.json", "merges.txt", "model.safetensors", "pytorch_model.bin",
 )
+SAM2_FILES = ("config.json", "preprocessor_config.json", "processor_config.json", "model.safetensors")
 
 
 # ----------------------------------------------------------------------------- download
@@ -121,6 +125,8 @@ def _convert(entry: RegistryEntry, fetched: dict[str, Path], staging: Path) -> I
         return _install_release_zip(fetched[ADAATTN_ZIP], fetched[VGG_NORMALISED], entry.name, "download", source)
     if entry.kind == "encoder":
         return _install_torchvision_vgg(fetched[TORCHVISION_VGG19], entry.name, "download", source)
+    if entry.kind == "refiner":
+        return _install_sam2(staging, entry.name, "download", source, move=True)
     return _install_clipseg(staging, entry.name, "download", source, move=True)
 
 
@@ -141,6 +147,10 @@ def import_path(path: str | Path, name: str | None = None, encoder: str | Path |
             if name not in (None, SEGMENTER_FOLDER_NAME):
                 raise StylerError(f"the segmenter is always installed as {SEGMENTER_FOLDER_NAME!r}; drop --name")
             return _install_clipseg(path, _free_name(SEGMENTER_FOLDER_NAME, "segmenter"), "import", source, move=False)
+        if is_refiner_folder(path):
+            if name not in (None, REFINER_FOLDER_NAME):
+                raise StylerError(f"SAM 2 is always installed as {REFINER_FOLDER_NAME!r}; drop --name")
+            return _install_sam2(path, _free_name(REFINER_FOLDER_NAME, "refiner"), "import", source, move=False)
         release = _release_folder(path)
         if release is not None:
             vgg = vgg or find_release_encoder(release) or find_release_encoder(path)
@@ -149,7 +159,7 @@ def import_path(path: str | Path, name: str | None = None, encoder: str | Path |
             return _install_release_folder(release, vgg, _free_name(name or "adaattn", "style"), "import", source)
         raise StylerError(
             f"{path}: not a model folder Styler knows (expected the AdaAttN release's "
-            f"{RELEASE_FILES['decoder']} or a CLIPSeg folder with config.json)"
+            f"{RELEASE_FILES['decoder']}, or a CLIPSeg or SAM 2 folder with config.json)"
         )
     suffix = path.suffix.lower()
     if suffix == ".zip":
@@ -160,7 +170,7 @@ def import_path(path: str | Path, name: str | None = None, encoder: str | Path |
         return _import_pth(path, name, source)
     raise StylerError(
         f"{path}: unknown kind of file; Styler imports .safetensors models, the AdaAttN release "
-        "(.zip or folder), torchvision VGG-19 .pth files and CLIPSeg folders"
+        "(.zip or folder), torchvision VGG-19 .pth files, CLIPSeg and SAM 2 folders"
     )
 
 
@@ -288,7 +298,32 @@ def _check_clipseg_folder(path: Path) -> list[Path]:
 
 
 def _install_clipseg(folder: Path, name: str, origin: str, source: str, move: bool) -> InstalledModel:
-    files = _check_clipseg_folder(folder)
+    return _install_folder(_check_clipseg_folder(folder), name, "segmenter", origin, source, move)
+
+
+# ----------------------------------------------------------------------------- SAM 2
+
+def _check_sam2_folder(path: Path) -> list[Path]:
+    """The files to keep, after checking the folder is complete and its weights readable."""
+    check_refiner_folder(path)
+    weights = path / "model.safetensors"
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            if not any(key.startswith("mask_decoder.") for key in f.keys()):
+                raise StylerError(f"{weights}: holds no SAM 2 mask decoder; copy the whole SAM 2 folder")
+    except (SafetensorError, OSError) as exc:
+        raise StylerError(f"{weights}: damaged weights file ({exc}); copy or download it again") from None
+    return [path / n for n in SAM2_FILES if (path / n).is_file()]
+
+
+def _install_sam2(folder: Path, name: str, origin: str, source: str, move: bool) -> InstalledModel:
+    return _install_folder(_check_sam2_folder(folder), name, "refiner", origin, source, move)
+
+
+def _install_folder(
+    files: list[Path], name: str, kind: ModelKind, origin: str, source: str, move: bool
+) -> InstalledModel:
+    """Put checked ``files`` into ``models_dir()/name`` in one rename, then record them."""
     target = models_dir() / name
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=_ensure_models_dir()))
     try:
@@ -300,7 +335,7 @@ def _install_clipseg(folder: Path, name: str, origin: str, source: str, move: bo
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return _record(name, "segmenter", target, origin, source)
+    return _record(name, kind, target, origin, source)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -9,6 +9,12 @@ exists the field is ``None`` and the install relies on the format checks instead
   independent projects for the asset of pytorch-AdaIN's GitHub release ``v0.0.0``.
 - ``vgg19-imagenet``: torchvision names the file after the first 8 hex digits of its SHA-256
   (``dcbb9e9d``) and ``torch.hub`` checks only that prefix; the full digest is not published.
+- ``sam2``: files at the pinned Hub revision ``de431c40…01a5`` of facebook/sam2.1-hiera-tiny
+  ("Add Transformers weights (#1)", its ``main`` when transformers' SAM 2 files were
+  added). No SHA-256 of these transformers-format files is published that we could find
+  (only of the original ``sam2.1_hiera_tiny.pt``, which is a different file); the pinned
+  commit fixes the bytes, the folder is checked by loading it, and ``styler models verify``
+  re-hashes what was installed.
 - ``clipseg``: files at the pinned Hub revision ``999e0328…7050`` (its ``main`` since 2022),
   sizes and SHA-256 as recorded in a published snapshot manifest of that revision; the
   weights' digest also matches a second independent record.
@@ -28,7 +34,7 @@ from typing import Literal
 from engine.errors import StylerError
 from engine.models.folder import models_dir
 
-ModelKind = Literal["style", "encoder", "segmenter"]
+ModelKind = Literal["style", "encoder", "segmenter", "refiner"]
 
 REGISTRY_OVERRIDE_ENV = "STYLER_REGISTRY_OVERRIDE"
 
@@ -89,9 +95,18 @@ def drive_url(file_id: str) -> str:
     return f"https://drive.google.com/uc?export=download&id={file_id}"
 
 
+SAM2_REPO = "facebook/sam2.1-hiera-tiny"
+SAM2_REVISION = "de431c4043854a71d8101e17995dfe596bf101a5"
+
+
 def _hub_file(name: str, size: int, sha256: str) -> RemoteFile:
     url = f"https://huggingface.co/{CLIPSEG_REPO}/resolve/{CLIPSEG_REVISION}/{name}"
     return RemoteFile(name=name, urls=(url,), approx_size=size, size=size, sha256=sha256)
+
+
+def _sam2_file(name: str, approx_size: int) -> RemoteFile:
+    url = f"https://huggingface.co/{SAM2_REPO}/resolve/{SAM2_REVISION}/{name}"
+    return RemoteFile(name=name, urls=(url,), approx_size=approx_size)
 
 
 ADAATTN_ZIP = "AdaAttN_model.zip"
@@ -168,6 +183,29 @@ _ENTRIES = (
             "`styler models import clipseg`"
         ),
         required=True,
+    ),
+    RegistryEntry(
+        name="sam2",
+        kind="refiner",
+        title="SAM 2.1 Hiera-Tiny (precise region outlines, click to select)",
+        files=(
+            _sam2_file("config.json", 7_000),
+            _sam2_file("preprocessor_config.json", 600),
+            _sam2_file("processor_config.json", 95),
+            _sam2_file("model.safetensors", 156 * MB),
+        ),
+        install_name="sam2",
+        installed_size=156 * MB,
+        license="Apache-2.0 (Hugging Face model card of facebook/sam2.1-hiera-tiny; SAM 2 by Meta)",
+        source=f"Ravi et al., SAM 2 (2024), huggingface.co/{SAM2_REPO} at {SAM2_REVISION}",
+        manual=(
+            f"copy the folder of {SAM2_REPO} (config.json, preprocessor_config.json, "
+            "model.safetensors) from a machine with access, e.g. "
+            f"`huggingface-cli download {SAM2_REPO} --revision {SAM2_REVISION} --local-dir sam2`, "
+            "then run `styler models import sam2`"
+        ),
+        notes=("optional: without it regions are CLIPSeg's map, as before",
+               "SHA-256 of these files is not published; recorded at install and checked by verify"),
     ),
 )
 

@@ -37,6 +37,7 @@ from engine.user_settings import DEFAULT_MODEL, get_setting, set_setting
 
 DEFAULT_MODEL_NAME = "adaattn"  # what a fresh install offers as the style model
 SEGMENTER_FOLDER_NAME = "clipseg"
+REFINER_FOLDER_NAME = "sam2"
 MANIFEST_NAME = "manifest.json"
 DOWNLOADS_FOLDER = ".downloads"  # partial and not-yet-converted downloads, per model
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -243,6 +244,28 @@ def resolve_segmenter(folder: str | None) -> Path:
     if installed.is_dir():
         return installed
     raise StylerError(missing_message(registry()[SEGMENTER_FOLDER_NAME], "prompts need the segmenter"))
+
+
+def refiner_installed() -> bool:
+    """Whether SAM 2 is there: ``--refine`` defaults to ``sam`` then."""
+    model = get_installed(REFINER_FOLDER_NAME)
+    return (model is not None and model.path.is_dir()) or (models_dir() / REFINER_FOLDER_NAME).is_dir()
+
+
+def resolve_refiner(folder: str | None) -> Path:
+    """``--refiner-model`` as given (a local SAM 2 folder), or the installed one."""
+    if folder:
+        path = Path(folder).expanduser()
+        if not path.is_dir():
+            raise StylerError(f"{path}: SAM 2 folder not found")
+        return path
+    model = get_installed(REFINER_FOLDER_NAME)
+    if model is not None:
+        return _existing(model)
+    installed = models_dir() / REFINER_FOLDER_NAME
+    if installed.is_dir():
+        return installed
+    raise StylerError(missing_message(registry()[REFINER_FOLDER_NAME], "--refine sam needs SAM 2"))
 
 
 def resolve_encoder_weights(name: str = "vgg19-imagenet") -> Path:

@@ -22,14 +22,17 @@ MIN_ZOOM, MAX_ZOOM = 0.05, 16.0
 
 class PreviewCanvas(QWidget):
     """Draws ``original`` left of the split and ``result`` right of it, scaled to fit or at
-    a zoom factor. With a brush mode set, left-drag paints on the mask (in image pixels).
+    a zoom factor. With a brush mode set, left-drag paints on the mask (in image pixels);
+    in "select" mode a left click picks the object under it (Shift or Alt: removes one).
 
     Signals:
         stroke_finished(QImage): the mask after one brush stroke (press, drag, release).
+        clicked(QPointF, bool): "select" mode: where (image pixels) and whether to add.
         zoom_changed(float): the effective scale (1.0 = 100 %).
     """
 
     stroke_finished = Signal(QImage)
+    clicked = Signal(QPointF, bool)
     zoom_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -46,7 +49,7 @@ class PreviewCanvas(QWidget):
         self._zoom: float | None = None  # None = fit to the widget
         self._pan = QPointF(0, 0)
         self._drag_from: QPointF | None = None
-        self.brush_mode = ""  # "", "add" or "erase"
+        self.brush_mode = ""  # "", "add", "erase" or "select" (click to pick objects)
         self.brush_size = 24.0  # diameter in image pixels
         self.brush_softness = 0.5
         self._stroking = False
@@ -174,7 +177,7 @@ class PreviewCanvas(QWidget):
             painter.setOpacity(0.5)
             painter.drawImage(rect, self._overlay)
             painter.setOpacity(1.0)
-        if self.brush_mode and self._cursor_pos is not None:
+        if self.brush_mode in ("add", "erase") and self._cursor_pos is not None:
             radius = self.brush_size * self.scale() / 2
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(QPen(QColor(0, 0, 0, 200), 1))  # under the dashes, for white areas
@@ -209,7 +212,14 @@ class PreviewCanvas(QWidget):
         self.zoom_by(event.angleDelta().y() / 120.0, event.position())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        painting = self.brush_mode and self._mask is not None and event.button() == Qt.MouseButton.LeftButton
+        left = event.button() == Qt.MouseButton.LeftButton
+        if left and self.brush_mode == "select" and self._original is not None:
+            point = self._to_image(event.position())
+            if 0 <= point.x() < self._original.width() and 0 <= point.y() < self._original.height():
+                removing = event.modifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier)
+                self.clicked.emit(point, not removing)
+            return
+        painting = self.brush_mode in ("add", "erase") and self._mask is not None and left
         if painting:
             self._stroking = True
             self._dab(event.position())

@@ -61,8 +61,11 @@ class PreviewPane(QWidget):
         self.brush_erase = QToolButton(text="Brush −", checkable=True)
         self.brush_add.setToolTip("Paint onto the mask: add to the stylised region (B)")
         self.brush_erase.setToolTip("Paint onto the mask: remove from the stylised region (E)")
+        self.select = QToolButton(text="Select", checkable=True)
+        self.set_select_available(False)
         self.tools = QButtonGroup(self)
-        for button, mode in ((self.brush_off, ""), (self.brush_add, "add"), (self.brush_erase, "erase")):
+        for button, mode in ((self.brush_off, ""), (self.brush_add, "add"), (self.brush_erase, "erase"),
+                             (self.select, "select")):
             self.tools.addButton(button)
             button.toggled.connect(lambda on, mode=mode: on and self._set_mode(mode))
         self.brush_size = QLabeledSlider(Qt.Orientation.Horizontal)
@@ -81,7 +84,7 @@ class PreviewPane(QWidget):
         self.reset_mask.setToolTip("Back to the prompt's mask (undoable)")
         bottom = QHBoxLayout()
         bottom.setContentsMargins(4, 2, 6, 2)
-        for widget in (self.brush_off, self.brush_add, self.brush_erase):
+        for widget in (self.brush_off, self.select, self.brush_add, self.brush_erase):
             bottom.addWidget(widget)
         bottom.addWidget(QLabel("Size"))
         bottom.addWidget(self.brush_size, 1)
@@ -101,6 +104,15 @@ class PreviewPane(QWidget):
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.progress)
         layout.addLayout(bottom)
+
+    def set_select_available(self, available: bool) -> None:
+        """Click-to-select needs SAM 2; without it the button says how to get it."""
+        self.select.setEnabled(available)
+        self.select.setToolTip(
+            "Click adds the object under the cursor to the region (SAM 2); Shift- or Alt-click "
+            "removes one (S)" if available else
+            "Click to select objects needs SAM 2: `styler models download sam2` (or import it)"
+        )
 
     def _set_mode(self, mode: str) -> None:
         self.canvas.brush_mode = mode

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from engine.atomic import write_atomically
+from engine.image_files import FORMATS_BY_SUFFIX, IMAGE_SUFFIXES, is_image_path  # noqa: F401 - re-exported
 from engine.errors import StylerError
 
 # Larger images are refused before decoding: a decompression bomb can claim gigabytes.
@@ -27,16 +28,6 @@ MAX_PIXELS = 400_000_000  # e.g. 20000 × 20000
 # Our own check above gives the clear message; PIL's guard stays as a backstop behind it.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
-FORMATS_BY_SUFFIX = {
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".png": "PNG",
-    ".webp": "WEBP",
-    ".bmp": "BMP",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-}
-IMAGE_SUFFIXES = frozenset(FORMATS_BY_SUFFIX)
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
 _EXIF_FORMATS = {"JPEG", "PNG", "WEBP", "TIFF"}
 _ORIENTATION_TAG = 0x0112
@@ -84,9 +75,6 @@ def image_key(rgb: np.ndarray) -> str:
     digest.update(str(rgb.shape).encode())
     return digest.hexdigest()
 
-
-def is_image_path(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def load_image(path: str | os.PathLike[str], max_side: int | None = None) -> LoadedImage:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from engine.errors import StylerError
-from engine.image_io import IMAGE_SUFFIXES
+from engine.image_files import IMAGE_SUFFIXES
 
 TEMPLATE_FIELDS = ("stem", "ext", "style", "prompt", "index")
 _SLUG_LIMIT = 60

@@ -14,7 +14,7 @@ import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.image_io import IMAGE_SUFFIXES, is_image_path
+from engine.image_files import IMAGE_SUFFIXES, is_image_path
 
 
 class LaunchError(Exception):

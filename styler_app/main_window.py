@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
-from engine.image_io import is_image_path
+from engine.image_files import is_image_path
 from engine.resources import sample_styles
 from styler_app.bottom_docks import BottomDocks
 from styler_app.choices import Choices

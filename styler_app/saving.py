@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMessageBox, QWidget
 
 from engine.errors import StylerError
-from engine.image_io import IMAGE_SUFFIXES
+from engine.image_files import IMAGE_SUFFIXES
 from engine.naming import output_name
 from engine.options import RenderOptions
 from styler_app.choices import Choices

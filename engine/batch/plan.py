@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.batch.manifest import MANIFEST_NAME, is_manifest_file, part_path, recorded_outputs
 from engine.errors import StylerError
-from engine.image_io import is_image_path
+from engine.image_files import is_image_path
 from engine.options import DEFAULT_NAME, OUTPUT_FORMATS
 from engine.naming import NameTemplateError, check_name_template, mask_path_for, output_name
 from engine.targets import InputOverwriteError, NamedInput, refuse_input_targets

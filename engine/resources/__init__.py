@@ -8,7 +8,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from engine.errors import StylerError
-from engine.image_io import is_image_path
+from engine.image_files import is_image_path
 
 APP_ID = "io.github.styler.Styler"  # reverse-DNS id: AppStream component and desktop file name
 ICON_NAME = "styler"

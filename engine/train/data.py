@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from engine.encoder import STRIDE
 from engine.errors import StylerError
-from engine.image_io import is_image_path
+from engine.image_files import is_image_path
 
 
 def find_images(folder: str | Path, what: str) -> list[Path]:

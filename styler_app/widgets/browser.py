@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.image_io import is_image_path
+from engine.image_files import is_image_path
 from styler_app.widgets.thumbnails import ThumbnailModel, images_in
 
 

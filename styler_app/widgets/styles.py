@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
-from engine.image_io import is_image_path
+from engine.image_files import is_image_path
 from engine.options import RenderOptions
 from styler_app.render_settings import RenderSettings
 from styler_app.widgets.thumbnails import ThumbnailModel

@@ -18,7 +18,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
-from engine.image_io import is_image_path
+from engine.image_files import is_image_path
 from styler_app.images import read_scaled
 
 THUMB_SIZE = 128

@@ -142,9 +142,11 @@ class Stylizer:
     ) -> None:
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(precision, self.device)
-        # Channels-last lets oneDNN/cuDNN convolve without reordering every activation
-        # (11 % faster end to end on the CPU at 512 px).
-        self._memory_format = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
+        # Channels-last lets oneDNN convolve without reordering every activation (11 % faster
+        # end to end on the CPU at 512 px). Not on CUDA: its reflection padding returns
+        # contiguous tensors, and converting back before each conv cost a third of the GPU
+        # time on an H100 (bench/README.md, "On a GPU").
+        self._memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
         self.model = model.to(self.device, self.dtype, memory_format=self._memory_format).eval()
         self.info = info
         self.style_size = style_size

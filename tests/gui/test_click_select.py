@@ -15,7 +15,7 @@ from engine.models.install import import_path
 from engine.options import RenderOptions
 from engine.pipeline import region_mask_for
 from engine.refiner import load_refiner
-from styler_app.resources import sample_styles
+from engine.resources import sample_styles
 from styler_app.settings import AppSettings
 from tests.conftest import random_photo
 from tests.gui.test_window import wait_for_preview

@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 
 from engine.train.config import TrainConfig
 from engine.train.loop import train
-from styler_app.resources import sample_styles
+from engine.resources import sample_styles
 from tests.gui.test_window import wait_for_preview
 from tests.test_train import make_init, write_images
 

@@ -16,10 +16,10 @@ from PySide6.QtGui import QImage
 from engine.image_io import load_image, resize_to_max_side
 from engine.options import RenderOptions
 from engine.pipeline import Pipeline, RenderResult
+from engine.resources import sample_styles
 from engine.segment import Segmenter
 from engine.stylizer import Stylizer
 from styler_app.main_window import MainWindow
-from engine.resources import sample_styles
 from styler_app.session import EngineConfig, EngineSession
 from styler_app.settings import AppSettings
 from tests.tiny_clipseg import write_tiny_clipseg

@@ -64,10 +64,6 @@ def _common_width(device: torch.device, key_width: int, value_width: int) -> int
     return 0
 
 
-# The largest block of attention weights held at once on the explicit CUDA path.
-_EXPLICIT_BLOCK_BYTES = 1 << 30
-
-
 def _pad_last(x: torch.Tensor, width: int) -> torch.Tensor:
     return F.pad(x, (0, width - x.shape[-1])) if width > x.shape[-1] else x
 
@@ -87,22 +83,11 @@ def attention_mean_std(
     keys = memory.keys[:, None]
     values = memory.values[:, None]
     n_queries = query.shape[1]
-    explicit = query.is_cuda and query.dtype == torch.float32
-    if explicit:
-        # CUDA has no tensor-core kernel for fused fp32 attention (its memory-efficient
-        # kernel ran at about half the speed of cuBLAS on an H100); a bounded block of the
-        # matrix at a time keeps cuBLAS's speed and the memory bound.
-        rows = max(1, _EXPLICIT_BLOCK_BYTES // (4 * keys.shape[0] * keys.shape[2]))
-        chunk_size = min(chunk_size or rows, rows)
     step = chunk_size or n_queries
     outputs = []
     for start in range(0, n_queries, step):
         q = query[:, None, start : start + step]
-        if explicit:
-            weights = torch.softmax(q[:, 0] @ keys[:, 0].transpose(1, 2), dim=-1)
-            outputs.append(weights @ values[:, 0])
-        else:
-            outputs.append(F.scaled_dot_product_attention(q, keys, values, scale=1.0)[:, 0])
+        outputs.append(F.scaled_dot_product_attention(q, keys, values, scale=1.0)[:, 0])
     out = torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
     c = memory.channels
     centred_mean = out[..., :c].float()

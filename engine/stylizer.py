@@ -124,6 +124,10 @@ class _Content:
         return grid if share <= MAX_WINDOW_SHARE else None
 
 
+# Padding to the network's stride (≤ 15 px) plus the encoder's 1-px reflection pad.
+_PAD_MARGIN = 18
+
+
 class Stylizer:
     """Owns a StyleNet on one device and the caches around it. Not thread-safe: one thread
     (the CLI's main thread, or the app's engine worker) drives it."""
@@ -220,6 +224,14 @@ class Stylizer:
 
     def check_memory(self, h: int, w: int, what: str, option: str) -> None:
         """Refuse, before allocating, an image the encoder could not hold in memory here."""
+        # CUDA kernels (cuDNN convolution, reflection padding) index a tensor with 32 bits:
+        # relu1_x holds 64 channels of the padded image, so about 33 MP is one pass's limit
+        # (8192² failed on an H100 with 80 GB free). Tiling the encoder would lift it.
+        if self.device.type == "cuda" and 64 * (h + _PAD_MARGIN) * (w + _PAD_MARGIN) >= 2**31:
+            raise StylerError(
+                f"{what} at {w}×{h} is larger than the GPU encoder takes in one pass (about 33 "
+                f"megapixels, e.g. 5760×5760); use a smaller {option}, or the CPU"
+            )
         needed = encoder_bytes(h, w, self.dtype)
         available = available_memory(self.device)
         if available is not None and needed > available:

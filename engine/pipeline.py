@@ -98,9 +98,7 @@ class Pipeline:
         size or its aspect ratio; it replaces the prompts). Outside the mask every pixel is
         the input's, bit for bit; only the mask's box is rendered."""
         resized = resize_to_max_side(image, options.max_size)
-        # Clicks are in the photo's own pixels; decoding may already have reduced it.
-        photo_w, photo_h = image.photo_size
-        options = options.scaled_points(resized.size[0] / photo_w, resized.size[1] / photo_h)
+        options = options.scaled_points(resized.size[0] / image.size[0], resized.size[1] / image.size[1])
         image = resized
         height, width = image.rgb.shape[:2]
         if mask is None and not options.uses_region:
@@ -138,7 +136,11 @@ class Pipeline:
         mask: np.ndarray | None = None,
     ) -> RenderResult:
         # Decoded straight to the working size: a 100 MP photo never exists as float here.
-        result = self.render(load_image(source, options.max_size), options, progress, cancel, mask)
+        image = load_image(source, options.max_size)
+        # Clicks are in the file's own pixels; render() takes them in the image's.
+        photo_w, photo_h = image.photo_size
+        options = options.scaled_points(image.size[0] / photo_w, image.size[1] / photo_h)
+        result = self.render(image, options, progress, cancel, mask)
         save_result(destination, result)
         if options.save_mask:
             saved = result.mask if result.mask is not None else np.ones(result.rgb.shape[:2], np.float32)

@@ -137,8 +137,9 @@ def test_out_dir_equal_to_in_dir_refused_when_outputs_would_replace_inputs(tmp_p
         plan = plan_batch(in_dir, in_dir, style, name="{stem}.styled{ext}")
         assert [i.input_key for i in plan.items] == ["a.jpg", "b.png"]
         assert run_batch(plan, pipeline, RenderOptions()).failed == 0
+    # The batch lock's file stays (the OS lock on it is what is released).
     assert sorted(p.name for p in in_dir.iterdir()) == [
-        "a.jpg", "a.styled.jpg", "b.png", "b.styled.png", MANIFEST_NAME]
+        ".styler-batch.lock", "a.jpg", "a.styled.jpg", "b.png", "b.styled.png", MANIFEST_NAME]
     assert [e["status"] for e in entries(in_dir)] == ["ok", "ok", "skipped", "skipped"]
     assert {k: v for k, v in tree_digest(in_dir).items() if k in before} == before
 
@@ -214,7 +215,7 @@ def test_run_batch_api_style_once_prefetch_events_cancel_and_resume(tmp_path, pi
     loaded_on = []
     real_load = runner.load_image
     monkeypatch.setattr(runner, "load_image",
-                        lambda p: loaded_on.append(threading.current_thread().name) or real_load(p))
+                        lambda p, *a: loaded_on.append(threading.current_thread().name) or real_load(p, *a))
 
     events: list[BatchEvent] = []
     summary = run_batch(plan, pipeline, options, progress=events.append,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from engine.batch.lock import LOCK_NAME
 from engine.batch import MANIFEST_NAME
 from tests.conftest import random_photo
 
@@ -74,7 +75,7 @@ def test_stopped_then_killed_then_resumed_loses_and_repeats_nothing(tmp_path, mo
     first = {e["input"] for e in manifest(out_dir) if e["status"] == "ok"}
     assert 1 <= len(first) < len(NAMES)
     assert {p.name for p in out_dir.glob("*.png")} == first  # every output recorded, none partial
-    assert not list(out_dir.glob(".*"))
+    assert [p.name for p in out_dir.glob(".*")] == [LOCK_NAME]  # no temporaries; the lock's file stays
 
     # A hard kill: at worst an unrecorded output and a temporary file are left behind.
     proc = start(cmd)
@@ -90,7 +91,7 @@ def test_stopped_then_killed_then_resumed_loses_and_repeats_nothing(tmp_path, mo
     unrecorded = {e["input"] for e in entries if e["status"] == "skipped" and "not in the manifest" in e["error"]}
     assert set(rendered) | unrecorded == set(NAMES)  # nothing lost
     assert len(unrecorded) <= 1  # only the instant between writing a file and its entry
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted([*NAMES, MANIFEST_NAME])
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([*NAMES, MANIFEST_NAME, LOCK_NAME])
     for name in NAMES:
         with Image.open(out_dir / name) as out:
             out.load()
@@ -130,5 +131,5 @@ def test_two_ranks_share_the_files_and_rank0_merges_the_manifest(tmp_path, model
     entries = manifest(out_dir)
     assert sorted(e["input"] for e in entries) == sorted([*names, "broken.png"])
     assert {e["status"] for e in entries if e["input"] != "broken.png"} == {"ok"}
-    assert sorted(p.name for p in out_dir.iterdir()) == ["a.png", "b.png", "c.png", MANIFEST_NAME, "sub"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [LOCK_NAME, "a.png", "b.png", "c.png", MANIFEST_NAME, "sub"]
     assert sorted(p.name for p in (out_dir / "sub").iterdir()) == ["d.png", "e.png"]

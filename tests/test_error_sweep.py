@@ -118,11 +118,14 @@ def test_no_input_gives_an_internal_error(tmp_path, model_path, monkeypatch):
         add("train", "train", *train, "--init", str(model_path), "-o", str(tmp_path / "t_opt"), option, value)
     add("train", "train", *train, "--init", str(model_path), "-o", str(blocked / "run"))
     add("train", "train", "--resume", "-o", str(tmp_path / "no-run"))
-    for option, value in (("--lr", "nan"), ("--seed", str(2**70)), ("--steps", "0")):
+    for option, value in (("--lr", "nan"), ("--seed", str(2**70)), ("--steps", "0"), ("--lambda-global", "nan"),
+                          ("--batch-size", "0"), ("--crop-size", "7"), ("--workers", "-1")):
         add("ablate", "ablate", "levels", "--content", str(in_dir), "--style", str(in_dir), "-o",
             str(tmp_path / "ab"), "--init", str(model_path), option, value)
     add("ablate", "ablate", "levels", "--content", str(in_dir), "--style", str(in_dir), "-o",
         str(blocked / "ab"), "--init", str(models["nan"]), "--steps", "1")
+    add("ablate", "ablate", "levels", "--content", str(tmp_path / "no-such-folder"), "--style", str(in_dir),
+        "-o", str(tmp_path / "ab2"), "--init", str(model_path), "--steps", "1")
 
     tried: Counter[str] = Counter()
     bad: list[str] = []

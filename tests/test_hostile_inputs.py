@@ -131,7 +131,7 @@ def test_a_clipseg_folder_saved_by_transformers_is_accepted_by_import_and_segmen
         if f.name != "processor_config.json":
             (broken / f.name).write_bytes(f.read_bytes())
     capsys.readouterr()
-    assert cli_main(["models", "import", str(broken), "--name", "b"]) == 1
+    assert cli_main(["models", "import", str(broken)]) == 1
     import_err = capsys.readouterr().err
     assert cli_main(["segment", str(photo), "--prompt", "sky", "-o", str(tmp_path / "n.png"),
                      "--segmenter", str(broken), "--device", "cpu"]) == 1

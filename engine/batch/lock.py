@@ -13,13 +13,14 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from engine.batch.plan import BatchUsageError
 from engine.errors import StylerError
 
 LOCK_NAME = ".styler-batch.lock"
 
 
-class OutputFolderBusy(StylerError):
-    """Another batch is writing into the same output folder."""
+class OutputFolderBusy(BatchUsageError):
+    """Another batch is writing into the same output folder (a usage error: exit 2)."""
 
 
 @contextmanager

@@ -146,7 +146,9 @@ def import_path(path: str | Path, name: str | None = None, encoder: str | Path |
         if _is_clipseg_folder(path):
             if name not in (None, SEGMENTER_FOLDER_NAME):
                 raise StylerError(f"the segmenter is always installed as {SEGMENTER_FOLDER_NAME!r}; drop --name")
-            return _install_clipseg(path, _free_name(SEGMENTER_FOLDER_NAME, "segmenter"), "import", source, move=False)
+            files = _check_clipseg_folder(path)  # what is wrong with the folder comes before a name clash
+            return _install_folder(files, _free_name(SEGMENTER_FOLDER_NAME, "segmenter"), "segmenter", "import",
+                                   source, move=False)
         if is_refiner_folder(path):
             if name not in (None, REFINER_FOLDER_NAME):
                 raise StylerError(f"SAM 2 is always installed as {REFINER_FOLDER_NAME!r}; drop --name")

@@ -309,6 +309,8 @@ def remove_model(name: str) -> InstalledModel:
 
 def verify_models() -> list[VerifyResult]:
     """Re-hash every installed file and compare with what was recorded at install time."""
+    from engine.models.download import sha256_of  # the download code is not for start-up
+
     results = []
     root = models_dir()
     for model in installed_models():

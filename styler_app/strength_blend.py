@@ -55,16 +55,14 @@ class StrengthBlend:
         return [s for s in ANCHOR_STRENGTHS if s not in self._renders]
 
     def at(self, strength: float) -> QImage | None:
-        """The picture at ``strength``, blended from the nearest renders either side (the
-        nearest one alone beyond them); None before any render."""
-        if not self._renders:
-            return None
+        """The picture at ``strength``, blended from the nearest renders either side; None
+        without a render on each side (the anchors are not rendered yet)."""
         known = sorted(self._renders)
         i = bisect.bisect_left(known, strength)
         if i < len(known) and known[i] == strength:
             rgb = self._renders[strength]
         elif i == 0 or i == len(known):
-            rgb = self._renders[known[min(i, len(known) - 1)]]
+            return None
         else:
             low, high = known[i - 1], known[i]
             weight = (strength - low) / (high - low)

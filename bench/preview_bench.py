@@ -31,13 +31,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import torch  # noqa: E402
+import torch
 
-from bench.release_models import PHOTOS, release_state, styler_model  # noqa: E402
-from engine.checkpoint import save_model  # noqa: E402
-from engine.options import RenderOptions  # noqa: E402
-from styler_app.requests import RenderRequest  # noqa: E402
-from styler_app.session import EngineConfig, EngineSession  # noqa: E402
+from bench.release_models import PHOTOS, release_state, styler_model
+from engine.checkpoint import save_model
+from engine.options import RenderOptions
+from styler_app.requests import RenderRequest
+from styler_app.session import EngineConfig, EngineSession
 
 CHANGES = ("first preview", "style change", "strength change", "photo change")
 
@@ -76,8 +76,8 @@ def one_round(config: EngineConfig, photos: Path, size: int, quick: bool) -> dic
     for change, request in zip(CHANGES, (first, style, strength, photo)):
         quick_wall = quick_cpu = 0.0
         if quick:
-            quick_wall, quick_cpu = timed(lambda: session.quick_preview(request, size, context))
-        wall, cpu = timed(lambda: session.preview(request, size, context))
+            quick_wall, quick_cpu = timed(lambda request=request: session.quick_preview(request, size, context))
+        wall, cpu = timed(lambda request=request: session.preview(request, size, context))
         full = (quick_wall + wall, quick_cpu + cpu)
         times[change] = ((quick_wall, quick_cpu) if quick else full) + full
     session.close()

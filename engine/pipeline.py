@@ -58,7 +58,7 @@ class Pipeline:
         self._segmenter = segmenter
         self._refiner = refiner
 
-    def quick(self, style_size: int | None) -> "Pipeline":
+    def quick(self, style_size: int | None) -> Pipeline:
         """A pipeline for quick low-resolution renders: the same weights, segmenter and
         refiner (loaded once, shared), its own stylizer caches, styles encoded at
         ``style_size``. Its renders go through ``render`` like any other."""

@@ -172,7 +172,7 @@ class Stylizer:
         model, info = load_model(path)
         return cls(model, info=info, **options)  # type: ignore[arg-type]
 
-    def companion(self, style_size: int | None) -> "Stylizer":
+    def companion(self, style_size: int | None) -> Stylizer:
         """A Stylizer on the same weights (no copy) with caches of its own and styles encoded
         at ``style_size``: quick low-resolution previews run on it without evicting this
         one's cached content, attention and decode."""

@@ -175,11 +175,11 @@ class EngineSession:
         options = replace(request.options, prompts=(), negatives=(), points=())
         result = self._render(pipeline, image, replace(request, options=options, mask_edit=mask), context)
         width, height = full.size
-        scaled = rgb_to_qimage(result.rgb).scaled(
+        upscaled = rgb_to_qimage(result.rgb).scaled(
             width, height, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
         )
         return PreviewResult(
-            request=request, original=rgb_to_qimage(full.rgb), result=scaled, mask=None,
+            request=request, original=rgb_to_qimage(full.rgb), result=upscaled, mask=None,
             notes=list(result.notes), seconds=time.perf_counter() - begin, photo_size=photo_size, quick=True,
         )
 

@@ -13,6 +13,11 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+def precision_name(dtype: torch.dtype) -> str:
+    """The precision option that resolves to ``dtype`` (the inverse of ``resolve_dtype``)."""
+    return next(name for name, known in _DTYPES.items() if known == dtype)
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """'auto' picks CUDA, then Apple's MPS, then the CPU; 'cuda:1' picks a GPU by index."""
     if name == "auto":

@@ -58,6 +58,12 @@ class Pipeline:
         self._segmenter = segmenter
         self._refiner = refiner
 
+    def quick(self, style_size: int | None) -> Pipeline:
+        """A pipeline for quick low-resolution renders: the same weights, segmenter and
+        refiner (loaded once, shared), its own stylizer caches, styles encoded at
+        ``style_size``. Its renders go through ``render`` like any other."""
+        return Pipeline(self.stylizer.companion(style_size), self.load_segmenter, self.load_refiner)
+
     def set_style(self, style: LoadedImage, key: str | None = None) -> None:
         """The style for the renders that follow; its encoding is cached (``key``, by
         default the pixels' identity, names it)."""

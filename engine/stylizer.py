@@ -33,6 +33,7 @@ from engine.compose import Box, preserve_color as apply_preserve_color
 from engine.devices import (
     available_memory,
     is_out_of_memory,
+    precision_name,
     release_cached_memory,
     resolve_device,
     resolve_dtype,
@@ -163,6 +164,7 @@ class Stylizer:
         self.seed = seed
         self.lean = False  # switched on for good after an out-of-memory error
         self._style_cache_size = style_cache_size
+        self.style_encodings = 0  # how many styles were encoded (the cache's misses)
         self._memories: OrderedDict[str, dict[int, StyleMemory]] = OrderedDict()
         self._style_key: str | None = None
         self._content: _Content | None = None
@@ -173,6 +175,16 @@ class Stylizer:
     def from_file(cls, path: str | Path, **options: object) -> "Stylizer":
         model, info = load_model(path)
         return cls(model, info=info, **options)  # type: ignore[arg-type]
+
+    def companion(self, style_size: int | None) -> Stylizer:
+        """A Stylizer on the same weights (no copy) with caches of its own and styles encoded
+        at ``style_size``: quick low-resolution previews run on it without evicting this
+        one's cached content, attention and decode."""
+        return Stylizer(
+            self.model, device=str(self.device), precision=precision_name(self.dtype), style_size=style_size,
+            style_attention=self.style_attention, seed=self.seed, style_cache_size=self._style_cache_size,
+            info=self.info,
+        )
 
     # ------------------------------------------------------------------ inputs
 
@@ -213,10 +225,39 @@ class Stylizer:
         memories = self.guarded(
             lambda: self.model.style_memories(self._features(image), self.style_attention, self.seed)
         )
+        self.style_encodings += 1
         self._memories[key] = memories
         while len(self._memories) > self._style_cache_size:
             self._memories.popitem(last=False)
         return key
+
+    @property
+    def style_key(self) -> str | None:
+        """The current style's key (None before ``set_style``)."""
+        return self._style_key
+
+    def has_style(self, key: str) -> bool:
+        """Whether the style named ``key`` is encoded and cached (``set_style`` will cost no
+        encoding)."""
+        return key in self._memories
+
+    def select_style(self, key: str) -> bool:
+        """Make the cached style ``key`` current without its pixels; False when it is not
+        cached (then ``set_style`` it)."""
+        if key not in self._memories:
+            return False
+        self._style_key = key
+        self._memories.move_to_end(key)
+        return True
+
+    def encode_style(self, rgb: np.ndarray, key: str) -> None:
+        """Encode a style into the cache without making it current (idle-time prefetch); the
+        current style is kept in the cache whatever the LRU order says."""
+        current = self._style_key
+        self.set_style(rgb, key)
+        self._style_key = current
+        if current is not None and current in self._memories:
+            self._memories.move_to_end(current)
 
     @property
     def has_content(self) -> bool:

@@ -24,8 +24,12 @@ def session_of(context: JobContext) -> EngineSession:
 
 @dataclass
 class PreviewJob:
+    """The preview; with ``quick``, a low-resolution pass first, sent as the job's partial
+    answer (``JobContext.partial``) so it is on screen while the full one renders."""
+
     request: RenderRequest
     size: int  # longer side of the preview in pixels
+    quick: bool = True
     kind: Literal["preview"] = "preview"
 
     @property
@@ -33,7 +37,10 @@ class PreviewJob:
         return f"Preview {self.request.content.name}"
 
     def run(self, context: JobContext) -> PreviewResult:
-        return session_of(context).preview(self.request, self.size, context)
+        session = session_of(context)
+        if self.quick:
+            context.partial(session.quick_preview(self.request, self.size, context))
+        return session.preview(self.request, self.size, context)
 
 
 @dataclass

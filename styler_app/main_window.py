@@ -28,6 +28,7 @@ from styler_app.mask_edits import MaskEdits
 from styler_app.menus import build_menus
 from styler_app.model_setup import ModelSetup
 from styler_app.preview_controller import PreviewController
+from styler_app.style_prefetch import StylePrefetcher
 from styler_app.render_settings import RenderSettings
 from styler_app.requests import PreviewResult
 from styler_app.saving import IMAGE_FILTER, Saving
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.previews = PreviewController(
             self.worker, self.preview, self.choices, self.mask_edits, lambda: self.settings.preview_size, show, self
         )
+        self.prefetch = StylePrefetcher(self.worker, self.styles.model.paths, self)
         self.saving = Saving(self, self.worker, self.choices, self.settings, self.jobs, self.docks.docks["jobs"], show)
         self.models = ModelSetup(self.worker, self)
         self.training = TrainingStudio(self, self.model_chooser)
@@ -145,6 +147,11 @@ class MainWindow(QMainWindow):
         self.styles.changed.connect(self.previews.schedule)
         self.styles.add_button.clicked.connect(self._add_style_dialog)
         self.styles.user_styles_changed.connect(self._persist_user_styles)
+        self.styles.user_styles_changed.connect(lambda _styles: self.prefetch.start())
+        strength = self.styles.strength  # dragged: blended pixels at once, the exact render on release
+        strength.sliderPressed.connect(self.previews.begin_strength_drag)
+        strength.valueChanged.connect(lambda value: strength.isSliderDown() and self.previews.drag_strength(float(value)))
+        strength.sliderReleased.connect(self.previews.end_strength_drag)
         self.previews.shown.connect(self._record_history)
         self.history.restore_requested.connect(self.restore_snapshot)
         self.models.installed.connect(lambda name: (self.training.refresh_models(), self.engine_settings_changed()))
@@ -160,6 +167,7 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Start the engine thread (after the window is shown, so torch loads behind it)."""
         self.worker.start()
+        self.prefetch.start()  # loads the model and encodes the gallery while nothing else runs
         if self._check_models:
             self.models.check()
         self.training.started()
@@ -291,6 +299,7 @@ class MainWindow(QMainWindow):
         """A new model, device or precision: rebuild the engine and preview with it."""
         self.worker.reconfigure(default_session_factory(self.settings))
         self.previews.schedule()
+        self.prefetch.start()
 
     def system_info_dialog(self) -> None:
         SystemInfoDialog(format_environment(self.environment, str(log_folder())), self).exec()
@@ -336,6 +345,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Save the layout, cancel every job, and wait for the engine and thumbnail threads."""
         self.previews.stop()
+        self.prefetch.stop()
         self.training.shutdown()
         self._save_window()
         if not self.worker.stop():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QSize, QTimer, Signal
@@ -24,7 +25,8 @@ from styler_app.images import mask_to_qimage
 from styler_app.jobs import PreviewJob, session_of
 from styler_app.mask_edits import MaskEdits
 from styler_app.requests import PreviewResult
-from styler_app.worker import EngineWorker, FunctionJob, JobState
+from styler_app.strength_blend import StrengthBlend
+from styler_app.worker import EngineWorker, FunctionJob, JobContext, JobState
 from styler_app.widgets.preview_pane import PreviewPane
 
 PREVIEW_DEBOUNCE_MS = 350
@@ -34,10 +36,16 @@ ShowMessage = Callable[[str, int], None]  # (text, milliseconds): the status bar
 class PreviewController(QObject):
     """Signals:
     shown(PreviewResult): a preview is on the canvas (the history strip records it).
+    quick_shown(PreviewResult): the quick low-resolution pass is on the canvas; the full
+        preview replaces it (``shown``) unless settings change again first.
+    blended(float): while the strength slider is dragged, the canvas shows this strength
+        blended from cached renders (no engine work).
     failed(str): the preview could not be made; the message is on the canvas too.
     """
 
     shown = Signal(object)
+    quick_shown = Signal(object)
+    blended = Signal(float)
     failed = Signal(str)
 
     def __init__(
@@ -56,6 +64,8 @@ class PreviewController(QObject):
         self._job: int | None = None
         self._prompt_masks: dict[str, np.ndarray | None] = {}
         self._last: PreviewResult | None = None
+        self._blend = StrengthBlend()
+        self._dragging = False
         self._timer = QTimer(self, singleShot=True, interval=PREVIEW_DEBOUNCE_MS)
         self._timer.timeout.connect(self.preview_now)
         pane.canvas.stroke_finished.connect(self._stroke_finished)
@@ -83,8 +93,34 @@ class PreviewController(QObject):
         return self._last
 
     def schedule(self) -> None:
-        """Re-render once the controls have been still for a moment."""
-        self._timer.start()
+        """Re-render once the controls have been still for a moment (not while the strength
+        slider is dragged: its release renders)."""
+        if not self._dragging:
+            self._timer.start()
+
+    # ------------------------------------------------------------------ the strength slider
+
+    def begin_strength_drag(self) -> None:
+        self._dragging = True
+        self._timer.stop()
+
+    def drag_strength(self, strength: float) -> None:
+        """Show ``strength`` at once, blended from renders at other strengths (no engine work)."""
+        if self._last is None:
+            return
+        request = self._last.request
+        if not self._blend.matches(request):
+            return
+        image = self._blend.at(strength)
+        if image is not None:
+            self.pane.canvas.set_images(self._last.original, image)
+            self.pane.canvas.set_status(f"strength {strength:.2f} — release for the exact render")
+            self.blended.emit(strength)
+
+    def end_strength_drag(self) -> None:
+        """The exact render for where the slider stopped."""
+        self._dragging = False
+        self.preview_now()
 
     def preview_now(self) -> None:
         self._timer.stop()
@@ -94,13 +130,19 @@ class PreviewController(QObject):
             self.pane.canvas.placeholder = f"{hint} to see a preview"
             self.pane.canvas.update()
             return
+        # First pixels: a blend of cached renders when only the strength changed, else the
+        # job's quick low-resolution pass.
+        blended = self._blend.at(request.options.strength) if self._blend.matches(request) else None
+        if blended is not None and self._last is not None:
+            self.pane.canvas.set_images(self._last.original, blended)
         self._job = self.worker.submit(
-            PreviewJob(request, self._preview_size()),
+            PreviewJob(request, self._preview_size(), quick=blended is None),
             on_started=self._started,
             on_progress=self._progress,
             on_result=self._show,
             on_error=self._failed,
             on_finished=self._finished,
+            on_partial=self._show_quick,
         )
         self.pane.canvas.set_status("Rendering…")
 
@@ -127,6 +169,13 @@ class PreviewController(QObject):
         self.pane.progress.setValue(int(fraction * 1000))
         self.pane.canvas.set_status(f"Rendering… {message}" if message else "Rendering…")
 
+    def _show_quick(self, result: PreviewResult) -> None:
+        """The quick pass: pixels at once, replaced by the full preview (``_show``). Not the
+        preview of record: clicks, the mask overlay and the history wait for the full one."""
+        self.pane.canvas.set_images(result.original, result.result)
+        self.pane.canvas.set_status("Rendering… (quick preview)")
+        self.quick_shown.emit(result)
+
     def _show(self, result: PreviewResult) -> None:
         self._last = result
         key = str(result.request.content)
@@ -137,7 +186,29 @@ class PreviewController(QObject):
         note = "; ".join(result.notes)
         self.pane.canvas.set_status(note)
         self._show_message(f"Preview in {result.seconds:.1f} s" + (f" — {note}" if note else ""), 5000)
+        self._blend.add(result)
         self.shown.emit(result)
+        self._render_strength_anchors(result)
+
+    def _render_strength_anchors(self, shown: PreviewResult) -> None:
+        """In idle time, the same preview at the slider's ends, for blending while dragging
+        (the engine caches the attention: each is one decode)."""
+        missing = self._blend.missing_anchors()
+        if not missing:
+            return
+        requests = [replace(shown.request, options=replace(shown.request.options, strength=s)) for s in missing]
+        size = self._preview_size()
+
+        def render(context: JobContext) -> list[PreviewResult]:
+            session = session_of(context)
+            return [session.preview(request, size, context) for request in requests]
+
+        def keep(results: list[PreviewResult]) -> None:
+            for result in results:
+                if self._blend.matches(result.request):
+                    self._blend.add(result)
+
+        self.worker.submit(FunctionJob("strength anchors", render, "idle"), on_result=keep)
 
     def _failed(self, message: str) -> None:
         self.pane.canvas.set_status("")

@@ -36,6 +36,7 @@ class PreviewResult:
     notes: list[str]
     seconds: float
     photo_size: tuple[int, int] = (0, 0)  # (width, height) of the full photo: clicks are in its pixels
+    quick: bool = False  # the low-resolution first pass, scaled up; the full preview follows
 
 
 @dataclass

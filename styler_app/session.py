@@ -20,6 +20,12 @@ from styler_app.requests import BatchResult, MissingModel, PreviewResult, Render
 
 log = logging.getLogger(__name__)
 
+# The quick pass renders the preview (and encodes its style) at 1/QUICK_DIVISOR of the
+# size: 64 times fewer pixels, first pixels well within a second on two CPU cores.
+QUICK_DIVISOR = 8
+# Styles kept encoded: the whole sample gallery plus a few of the person's own.
+STYLE_CACHE_SIZE = 12
+
 if TYPE_CHECKING:  # for annotations only; never imported on the GUI thread
     from engine.image_io import LoadedImage
     from engine.pipeline import Pipeline, RenderResult
@@ -57,9 +63,10 @@ class EngineSession:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self._pipeline: Pipeline | None = None
+        self._quick: Pipeline | None = None
         self._model_name = "not loaded"
         self._contents: OrderedDict[tuple, tuple[LoadedImage, tuple[int, int]]] = OrderedDict()
-        self._style_key: str | None = None
+        self._style_image: tuple[str, LoadedImage] | None = None  # the last style decoded
 
     # ------------------------------------------------------------------ building
 
@@ -73,11 +80,18 @@ class EngineSession:
             if context is not None:
                 context.progress(0.0, f"loading model {path.name}")
             stylizer = Stylizer.from_file(
-                path, device=self.config.device, precision=self.config.precision, style_size=self.config.style_size
+                path, device=self.config.device, precision=self.config.precision, style_size=self.config.style_size,
+                style_cache_size=STYLE_CACHE_SIZE,
             )
             self._pipeline = Pipeline(stylizer, self._segmenter_loader(stylizer.device))
             self._model_name = path.stem
         return self._pipeline
+
+    def quick_pipeline(self, context: JobContext | None = None) -> Pipeline:
+        """The pipeline of quick passes: the same model, its own caches (see ``Pipeline.quick``)."""
+        if self._quick is None:
+            self._quick = self.pipeline(context).quick(max(1, self.config.style_size // QUICK_DIVISOR))
+        return self._quick
 
     def _segmenter_loader(self, device: object):  # type: ignore[no-untyped-def]
         if self.config.segmenter is None:
@@ -104,9 +118,10 @@ class EngineSession:
         return status
 
     def close(self) -> None:
-        if self._pipeline is not None:
-            self._pipeline.stylizer.clear_caches()
-        self._pipeline = None
+        for pipeline in (self._pipeline, self._quick):
+            if pipeline is not None:
+                pipeline.stylizer.clear_caches()
+        self._pipeline = self._quick = None
 
     # ------------------------------------------------------------------ work
 
@@ -128,6 +143,44 @@ class EngineSession:
             notes=list(result.notes),
             seconds=time.perf_counter() - begin,
             photo_size=photo_size,
+        )
+
+    def quick_preview(self, request: RenderRequest, size: int, context: JobContext) -> PreviewResult:
+        """The preview rendered at 1/QUICK_DIVISOR of ``size`` through the quick pipeline and
+        scaled up to the preview's size: something to show while ``preview`` renders."""
+        from PySide6.QtCore import Qt
+
+        from styler_app.images import rgb_to_qimage
+
+        begin = time.perf_counter()
+        pipeline = self.quick_pipeline(context)
+        full, photo_size = self._content(request.content, size)
+        image, _ = self._content(request.content, max(1, size // QUICK_DIVISOR), base=size)
+        context.check()
+        mask = request.mask_edit
+        if mask is None and request.options.uses_region:
+            # The region is found on the preview-sized photo, as the full pass finds it (and
+            # its segmenter caches make that pass reuse the work); a region found on the
+            # tiny image would be a different one.
+            scaled = request.options.scaled_points(full.size[0] / photo_size[0], full.size[1] / photo_size[1])
+            mask = self.pipeline(context).region_mask(full, scaled)
+        if mask is not None:  # checked against the preview as the full pass will, then made small
+            import numpy as np
+            from PIL import Image
+
+            from engine.masks import fit_mask
+
+            mask = fit_mask(mask, full.size[1], full.size[0])
+            mask = np.asarray(Image.fromarray(mask, mode="F").resize(image.size, Image.Resampling.BILINEAR))
+        options = replace(request.options, prompts=(), negatives=(), points=())
+        result = self._render(pipeline, image, replace(request, options=options, mask_edit=mask), context)
+        width, height = full.size
+        upscaled = rgb_to_qimage(result.rgb).scaled(
+            width, height, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        return PreviewResult(
+            request=request, original=rgb_to_qimage(full.rgb), result=upscaled, mask=None,
+            notes=list(result.notes), seconds=time.perf_counter() - begin, photo_size=photo_size, quick=True,
         )
 
     def save(self, request: RenderRequest, destination: Path, context: JobContext) -> SaveResult:
@@ -178,7 +231,6 @@ class EngineSession:
                 context.item_failed(str(event.item.source), event.error or "failed")
             context.progress(event.done / max(event.total, 1), f"{event.done} of {event.total}")
 
-        self._style_key = None  # run_batch sets its own style on the shared stylizer
         summary = run_batch(plan, pipeline, options, progress=on_event, cancel=context.cancelled)
         if summary.cancelled:
             raise Cancelled()
@@ -232,9 +284,10 @@ class EngineSession:
         context.check()
         return pipeline.render(image, request.options, context.progress, context.cancelled, mask=request.mask_edit)
 
-    def _content(self, path: Path, size: int) -> tuple[LoadedImage, tuple[int, int]]:
+    def _content(self, path: Path, size: int, base: int | None = None) -> tuple[LoadedImage, tuple[int, int]]:
         """The content at preview size and the full photo's size, decoded once per (file,
-        version, size)."""
+        version, size); with ``base``, made smaller from the one at that size (not decoded
+        again)."""
         from engine.image_io import load_image, resize_to_max_side
 
         try:
@@ -245,20 +298,52 @@ class EngineSession:
         if key in self._contents:
             self._contents.move_to_end(key)
             return self._contents[key]
-        photo = load_image(path)
-        self._contents[key] = (resize_to_max_side(photo, size), photo.size)
-        while len(self._contents) > 4:
+        if base is not None:
+            larger, photo_size = self._content(path, base)
+            self._contents[key] = (resize_to_max_side(larger, size), photo_size)
+        else:
+            photo = load_image(path)
+            self._contents[key] = (resize_to_max_side(photo, size), photo.size)
+        while len(self._contents) > 6:  # two photos' full and quick sizes, and one more
             self._contents.popitem(last=False)
         return self._contents[key]
 
     def _set_style(self, pipeline: Pipeline, style: Path) -> None:
-        from engine.image_io import load_image
+        key = self._style_key_of(style)
+        if key != pipeline.stylizer.style_key and not pipeline.stylizer.select_style(key):
+            pipeline.set_style(self._decoded_style(style, key), key=key)
 
+    def style_encoded(self, style: Path) -> bool:
+        """Whether ``style`` is encoded for both passes (a preview with it encodes nothing)."""
+        key = self._style_key_of(style)
+        return all(p is not None and p.stylizer.has_style(key) for p in (self._pipeline, self._quick))
+
+    def style_encodings(self) -> int:
+        """How many style encodings both passes have run (the style caches' misses)."""
+        return sum(p.stylizer.style_encodings for p in (self._pipeline, self._quick) if p is not None)
+
+    def prefetch_style(self, style: Path, context: JobContext) -> None:
+        """Encode ``style`` for the quick and the full pass ahead of its first use (idle
+        time), the model loaded first if need be; the current style stays current."""
+        key = self._style_key_of(style)
+        for pipeline in (self.quick_pipeline(context), self.pipeline(context)):
+            context.check()
+            if not pipeline.stylizer.has_style(key):
+                pipeline.stylizer.encode_style(self._decoded_style(style, key).rgb, key)
+
+    @staticmethod
+    def _style_key_of(style: Path) -> str:
+        """The style's cache key: its file and version."""
         try:
-            key = f"{style}:{style.stat().st_mtime_ns}"
+            return f"{style}:{style.stat().st_mtime_ns}"
         except OSError:
             raise StylerError(f"{style}: style image not found; pick another style") from None
-        if key != self._style_key:
-            pipeline.set_style(load_image(style), key=key)
-            self._style_key = key
+
+    def _decoded_style(self, style: Path, key: str) -> LoadedImage:
+        """The style's pixels, decoded once for the quick and the full pass."""
+        from engine.image_io import load_image
+
+        if self._style_image is None or self._style_image[0] != key:
+            self._style_image = (key, load_image(style))
+        return self._style_image[1]
 

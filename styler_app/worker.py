@@ -78,9 +78,16 @@ class JobContext:
     def item_failed(self, item: str, reason: str) -> None:
         self._worker.item_failed.emit(self.job_id, item, reason)
 
+    def partial(self, payload: object) -> None:
+        """An early answer before the job's result (e.g. a quick low-resolution preview);
+        dropped once the job is cancelled."""
+        if not self._cancel_event.is_set():
+            self._worker.partial.emit(self.job_id, payload)
+
 
 # What a job is, for queue priority and for asking before quitting.
-JobKind = Literal["config", "preview", "task", "save", "batch"]
+# "idle": prefetching (e.g. the gallery's styles); any other job submitted cancels it.
+JobKind = Literal["config", "preview", "task", "save", "batch", "idle"]
 # How a job ended; ``finished`` carries one of these.
 JobState = Literal["done", "cancelled", "failed"]
 
@@ -123,6 +130,7 @@ class _Callbacks:
     started: Callable[[], None] | None = None
     progress: Callable[[float, str], None] | None = None
     result: Callable[[Any], None] | None = None
+    partial: Callable[[Any], None] | None = None
     error: Callable[[str], None] | None = None
     finished: Callable[[JobState], None] | None = None
 
@@ -136,7 +144,7 @@ class _Queued:
 
 
 # Previews jump ahead of queued saves and batches: the person is waiting on them.
-_PRIORITY: dict[JobKind, int] = {"config": 0, "preview": 0, "task": 1, "save": 2, "batch": 3}
+_PRIORITY: dict[JobKind, int] = {"config": 0, "preview": 0, "task": 1, "save": 2, "batch": 3, "idle": 4}
 _STOP_PRIORITY = -1
 
 
@@ -148,6 +156,8 @@ class EngineWorker(QObject):
         progress(job_id, fraction, message): at most every PROGRESS_INTERVAL_S per job,
             plus the final 1.0.
         result(job_id, payload): the job's return value (e.g. a PreviewResult).
+        partial(job_id, payload): an early answer the job sent before its result
+            (``JobContext.partial``), e.g. the quick pass of a preview.
         error(job_id, message): one readable line; the job failed, the worker lives on.
         item_failed(job_id, item, reason): one input of a batch failed; the job goes on.
         finished(job_id, state): always last for every submitted job; state is "done",
@@ -162,6 +172,7 @@ class EngineWorker(QObject):
     started = Signal(int, str)
     progress = Signal(int, float, str)
     result = Signal(int, object)
+    partial = Signal(int, object)
     error = Signal(int, str)
     item_failed = Signal(int, str, str)
     finished = Signal(int, str)
@@ -187,6 +198,7 @@ class EngineWorker(QObject):
         self.started.connect(self._deliver_started)
         self.progress.connect(self._deliver_progress)
         self.result.connect(self._deliver_result)
+        self.partial.connect(self._deliver_partial)
         self.error.connect(self._deliver_error)
         self.finished.connect(self._deliver_finished)
 
@@ -204,17 +216,21 @@ class EngineWorker(QObject):
         on_result: Callable[[Result], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         on_finished: Callable[[JobState], None] | None = None,
+        on_partial: Callable[[Any], None] | None = None,
     ) -> int:
         """Queue ``job``; returns its id. The callbacks run on the GUI thread: ``on_result``
         with what ``job.run`` returned, ``on_error`` with one readable line, ``on_finished``
-        always last. A new preview cancels every older preview."""
+        always last; ``on_partial`` with each early answer (``JobContext.partial``) of a job
+        not cancelled meanwhile. A new preview cancels every older preview; any job but an
+        idle one cancels the idle jobs."""
         job_id = next(self._ids)
-        self._callbacks[job_id] = _Callbacks(on_started, on_progress, on_result, on_error, on_finished)
+        self._callbacks[job_id] = _Callbacks(on_started, on_progress, on_result, on_partial, on_error, on_finished)
         with self._lock:
-            if job.kind == "preview":
-                for other, kind in self._kinds.items():
-                    if kind == "preview":
-                        self._cancel_events[other].set()
+            for other, kind in self._kinds.items():
+                # Real work pre-empts idle work (its owner resubmits it); a new preview
+                # makes older ones stale.
+                if (job.kind != "idle" and kind == "idle") or (job.kind == "preview" and kind == "preview"):
+                    self._cancel_events[other].set()
             self._cancel_events[job_id] = threading.Event()
             self._kinds[job_id] = job.kind
         priority = _PRIORITY.get(job.kind, 1)
@@ -266,6 +282,14 @@ class EngineWorker(QObject):
         callbacks = self._callbacks.get(job_id)
         if callbacks is not None and callbacks.result is not None:
             callbacks.result(payload)
+
+    def _deliver_partial(self, job_id: int, payload: object) -> None:
+        with self._lock:
+            event = self._cancel_events.get(job_id)
+        callbacks = self._callbacks.get(job_id)
+        cancelled = event is not None and event.is_set()  # no event: the job ended after sending it
+        if not cancelled and callbacks is not None and callbacks.partial is not None:
+            callbacks.partial(payload)
 
     def _deliver_error(self, job_id: int, message: str) -> None:
         callbacks = self._callbacks.get(job_id)

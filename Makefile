@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/styler
 
+# Lint first: seconds, and it explains some failures faster than the tests do.
 test: setup
+	$(BIN)/python -m ruff check .
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 # Styler in the Linux application menu and in "Open with" for images (~/.local/share).

@@ -75,7 +75,7 @@ class VGGEncoder(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
-    def train(self, mode: bool = True) -> "VGGEncoder":
+    def train(self, mode: bool = True) -> VGGEncoder:
         # The encoder is a fixed feature extractor; it has no train-mode behaviour to enable.
         return super().train(False)
 

@@ -27,8 +27,8 @@ from engine.attention import (
     normalize,
 )
 from engine.compose import Box
-from engine.options import StyleReduction
 from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
+from engine.options import StyleReduction
 
 ALL_LEVELS = (3, 4, 5)
 
@@ -86,7 +86,7 @@ class StyleNetConfig:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "StyleNetConfig":
+    def from_json(cls, text: str) -> StyleNetConfig:
         data = json.loads(text)
         if not isinstance(data, dict) or not isinstance(data.get("levels"), list):
             raise ValueError("config must be an object with a list of levels")

@@ -64,7 +64,7 @@ class Refiner:
         self._size: tuple[int, int] | None = None  # (height, width) of the current photo
 
     @classmethod
-    def from_folder(cls, folder: Path, device: str | torch.device = "auto") -> "Refiner":
+    def from_folder(cls, folder: Path, device: str | torch.device = "auto") -> Refiner:
         """Load a SAM 2 folder in the transformers layout (e.g. facebook/sam2.1-hiera-tiny);
         anything wrong with it is one StylerError naming it."""
         from transformers import Sam2ImageProcessor, Sam2Model

@@ -49,7 +49,7 @@ class Segmenter:
         self._image_key: str | None = None
 
     @classmethod
-    def from_folder(cls, folder: Path, device: str | torch.device = "auto") -> "Segmenter":
+    def from_folder(cls, folder: Path, device: str | torch.device = "auto") -> Segmenter:
         """Load a CLIPSeg folder (as saved by ``save_pretrained``, e.g. the downloaded
         CIDAS/clipseg-rd64-refined); anything wrong with it is one StylerError naming it."""
         from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor

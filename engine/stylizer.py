@@ -29,7 +29,8 @@ import torch.nn.functional as F
 
 from engine.attention import StyleMemory
 from engine.checkpoint import ModelInfo, load_model
-from engine.compose import Box, preserve_color as apply_preserve_color
+from engine.compose import Box
+from engine.compose import preserve_color as apply_preserve_color
 from engine.devices import (
     available_memory,
     is_out_of_memory,
@@ -166,7 +167,7 @@ class Stylizer:
         self._decoded: tuple[tuple[str, str, float, Box | None], np.ndarray] | None = None
 
     @classmethod
-    def from_file(cls, path: str | Path, **options: object) -> "Stylizer":
+    def from_file(cls, path: str | Path, **options: object) -> Stylizer:
         model, info = load_model(path)
         return cls(model, info=info, **options)  # type: ignore[arg-type]
 
@@ -297,7 +298,7 @@ class Stylizer:
             check_cancel(cancel)
             report(0.1 + 0.7 * i / len(levels), f"attention at relu{level}_1")
             attended[level] = self.guarded(
-                lambda: self.model.attend(content.features, memories, level, self._chunk(), work)
+                lambda: self.model.attend(content.features, memories, level, self._chunk(), work)  # noqa: B023 (guarded runs it now)
             )
         self._attended = (pair, attended)
         return attended

@@ -24,8 +24,8 @@ from styler_app.images import mask_to_qimage
 from styler_app.jobs import PreviewJob, session_of
 from styler_app.mask_edits import MaskEdits
 from styler_app.requests import PreviewResult
-from styler_app.worker import EngineWorker, FunctionJob, JobState
 from styler_app.widgets.preview_pane import PreviewPane
+from styler_app.worker import EngineWorker, FunctionJob, JobState
 
 PREVIEW_DEBOUNCE_MS = 350
 ShowMessage = Callable[[str, int], None]  # (text, milliseconds): the status bar

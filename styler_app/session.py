@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-
 from engine.errors import Cancelled, StylerError
 from engine.options import RenderOptions
 from styler_app.environment import process_memory_mib
@@ -133,7 +132,6 @@ class EngineSession:
     def save(self, request: RenderRequest, destination: Path, context: JobContext) -> SaveResult:
         from engine.image_io import load_image
         from engine.pipeline import save_result
-
         from engine.targets import refuse_input_targets
 
         pipeline = self.pipeline(context)
@@ -166,7 +164,9 @@ class EngineSession:
         context.progress(1.0, f"{ok} of {len(saves)} saved")
         return SelectionResult(output, ok, failed)
 
-    def batch(self, folder: Path, output: Path, style: Path, options: RenderOptions, name_template: str, context: JobContext) -> BatchResult:
+    def batch(
+        self, folder: Path, output: Path, style: Path, options: RenderOptions, name_template: str, context: JobContext
+    ) -> BatchResult:
         """A folder job through ``engine.batch``: the same manifest and resume as the CLI."""
         from engine.batch import plan_batch, run_batch
 

@@ -32,7 +32,7 @@ class AppSettings:
         )
 
     @classmethod
-    def at(cls, path: Path) -> "AppSettings":
+    def at(cls, path: Path) -> AppSettings:
         return cls(QSettings(str(path), QSettings.Format.IniFormat))
 
     def _get(self, key: str, default: object, kind: type) -> object:

@@ -51,14 +51,14 @@ class JobContext:
     """What a running job sees: throttled progress, its cancel flag, per-item failures and
     the engine session that owns the models."""
 
-    def __init__(self, job_id: int, worker: "EngineWorker", cancel_event: threading.Event) -> None:
+    def __init__(self, job_id: int, worker: EngineWorker, cancel_event: threading.Event) -> None:
         self.job_id = job_id
         self._worker = worker
         self._cancel_event = cancel_event
         self._last_emit = 0.0
 
     @property
-    def session(self) -> "EngineSessionLike":
+    def session(self) -> EngineSessionLike:
         return self._worker._session_for_jobs()
 
     def cancelled(self) -> bool:

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from engine.cli import main as cli_main
-from engine.models.install import import_path
 from engine.models.folder import models_dir
+from engine.models.install import import_path
 from engine.refiner import load_refiner
 from tests.conftest import random_photo
 from tests.test_refine import PromptRecorder, rotated_photo  # noqa: F401 (fixture)

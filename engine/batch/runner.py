@@ -24,11 +24,11 @@ from typing import Literal
 import numpy as np
 import torch
 
+from engine.atomic import DiskFullError
+from engine.batch.lock import output_folder_lock
 from engine.batch.manifest import ManifestEntry, ManifestWriter, ResumeIndex, Status, read_entries
 from engine.batch.plan import BatchItem, BatchPlan, BatchUsageError
 from engine.devices import is_out_of_memory
-from engine.atomic import DiskFullError
-from engine.batch.lock import output_folder_lock
 from engine.errors import Cancelled, StylerError
 from engine.image_io import LoadedImage, load_image
 from engine.masks import save_mask
@@ -71,7 +71,7 @@ class BatchSummary:
     stopped: str | None = None  # why the batch could not go on (a full disk), or None
     failures: list[tuple[Path, str]] = field(default_factory=list)
 
-    def combine(self, other: "BatchSummary") -> "BatchSummary":
+    def combine(self, other: BatchSummary) -> BatchSummary:
         """Two shards' summaries as one (the seconds of the slower)."""
         return BatchSummary(
             total=self.total + other.total,

@@ -36,7 +36,7 @@ class Shard:
         return self.world_size > 1
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Shard":
+    def from_env(cls, env: dict[str, str] | None = None) -> Shard:
         env = dict(os.environ if env is None else env)
         try:
             world_size = int(env.get("WORLD_SIZE", "1"))

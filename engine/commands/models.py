@@ -9,6 +9,8 @@ import argparse
 from pathlib import Path
 
 from engine.errors import StylerError
+from engine.models.folder import models_dir
+from engine.models.registry import human_size, registry
 from engine.models.store import (
     InstalledModel,
     default_style_model,
@@ -18,8 +20,6 @@ from engine.models.store import (
     set_default_model,
     verify_models,
 )
-from engine.models.folder import models_dir
-from engine.models.registry import human_size, registry
 from engine.user_settings import MODELS_DIR, set_setting
 
 

@@ -295,7 +295,7 @@ def run(args: argparse.Namespace) -> int:
         pipeline.load_refiner()
     pipeline.set_style(style)
     failures = 0
-    for src, dst in zip(inputs, outputs):
+    for src, dst in zip(inputs, outputs, strict=True):
         try:
             result = pipeline.render_file(src, dst, options, mask=mask)
         except StylerError as exc:

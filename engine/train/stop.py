@@ -17,7 +17,7 @@ class StopWatcher:
         self._signalled = False
         self._previous: dict[int, object] = {}
 
-    def __enter__(self) -> "StopWatcher":
+    def __enter__(self) -> StopWatcher:
         # Signal handlers can only be set from the main thread (an embedding app may not be).
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -21,7 +21,9 @@ from engine.errors import StylerError
 from engine.naming import check_name_template
 from styler_app.settings import PREVIEW_SIZES, AppSettings
 
-PRECISIONS = (("auto", "Automatic (float32)"), ("fp32", "float32"), ("bf16", "bfloat16 (faster on recent GPUs)"), ("fp16", "float16 (GPU only)"))
+PRECISIONS = (
+    ("auto", "Automatic (float32)"), ("fp32", "float32"), ("bf16", "bfloat16 (faster on recent GPUs)"), ("fp16", "float16 (GPU only)"),
+)
 
 
 def _with_browse(edit: QLineEdit, choose: callable) -> QWidget:  # type: ignore[valid-type]

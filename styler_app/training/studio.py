@@ -51,7 +51,7 @@ class CompareJob:
 
 
 class TrainingStudio(QObject):
-    def __init__(self, window: "MainWindow", chooser: ModelChooser) -> None:
+    def __init__(self, window: MainWindow, chooser: ModelChooser) -> None:
         super().__init__(window)
         self.window = window
         self.chooser = chooser

@@ -298,7 +298,8 @@ def test_selection_names_do_not_collide(tmp_path: Path) -> None:
 def test_saved_names_are_the_batch_names(tmp_path: Path) -> None:
     """A prompt with a slash must not make a sub-folder; an inverted region says so."""
     options = RenderOptions(prompts=("sky/clouds", "Old Tree"), invert=True)
-    names = [p.name for p in selection_destinations("{stem}_{prompt}_{style}{ext}", [tmp_path / "a.jpg"], Path("Starry Night.png"), options, tmp_path)]
+    template = "{stem}_{prompt}_{style}{ext}"
+    names = [p.name for p in selection_destinations(template, [tmp_path / "a.jpg"], Path("Starry Night.png"), options, tmp_path)]
     assert names == ["a_not-sky-clouds_old-tree_starry-night.jpg"]
 
 

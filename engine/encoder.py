@@ -70,6 +70,8 @@ class VGGEncoder(nn.Module):
         mean = torch.tensor(_IMAGENET_MEAN if normalise else (0.0, 0.0, 0.0)).view(1, 3, 1, 1)
         std = torch.tensor(_IMAGENET_STD if normalise else (1.0, 1.0, 1.0)).view(1, 3, 1, 1)
         # Non-persistent: they follow .to(device) but are not weights to save or load.
+        self.input_mean: torch.Tensor
+        self.input_std: torch.Tensor
         self.register_buffer("input_mean", mean, persistent=False)
         self.register_buffer("input_std", std, persistent=False)
         self.requires_grad_(False)

@@ -71,7 +71,7 @@ class LoadedImage:
 
 def image_key(rgb: np.ndarray) -> str:
     """Identity of an image's pixels, for cache keys."""
-    digest = hashlib.blake2b(np.ascontiguousarray(rgb).view(np.uint8), digest_size=16)
+    digest = hashlib.blake2b(np.ascontiguousarray(rgb).view(np.uint8).data, digest_size=16)
     digest.update(str(rgb.shape).encode())
     return digest.hexdigest()
 

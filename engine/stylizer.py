@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -43,6 +44,8 @@ from engine.errors import Cancelled, StylerError
 from engine.image_io import image_key
 from engine.network import Features, StyleNet, under_window
 from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, StyleReduction
+
+_Result = TypeVar("_Result")
 
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]
@@ -148,7 +151,8 @@ class Stylizer:
         # contiguous tensors, and converting back before each conv cost a third of the GPU
         # time on an H100 (bench/README.md, "On a GPU").
         self._memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
-        self.model = model.to(self.device, self.dtype, memory_format=self._memory_format).eval()
+        # torch's stubs leave out the memory_format that Module.to accepts
+        self.model = model.to(self.device, self.dtype, memory_format=self._memory_format).eval()  # type: ignore[call-overload]
         self.info = info
         self.style_size = style_size
         # ``subsample_style`` is the older spelling of style_attention="release".
@@ -323,7 +327,7 @@ class Stylizer:
                 return self.model.decode(attended)
             return decode_tiled(self.model, attended, LEAN_DECODER_TILE, cancel)
 
-    def guarded(self, work: Callable[[], object]):  # type: ignore[no-untyped-def]
+    def guarded(self, work: Callable[[], _Result]) -> _Result:
         """Run ``work``; on out-of-memory switch to the lower-memory path (``self.lean``) and
         run it once more. ``work`` reads ``self.lean`` to choose its path."""
         try:

@@ -20,8 +20,13 @@ from styler_app.requests import BatchResult, MissingModel, PreviewResult, Render
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # for annotations only; never imported on the GUI thread
+    from collections.abc import Callable
+
+    import torch
+
     from engine.image_io import LoadedImage
     from engine.pipeline import Pipeline, RenderResult
+    from engine.segment import Segmenter
     from styler_app.worker import JobContext
 
 
@@ -57,7 +62,7 @@ class EngineSession:
         self.config = config
         self._pipeline: Pipeline | None = None
         self._model_name = "not loaded"
-        self._contents: OrderedDict[tuple, tuple[LoadedImage, tuple[int, int]]] = OrderedDict()
+        self._contents: OrderedDict[tuple[str, int, int], tuple[LoadedImage, tuple[int, int]]] = OrderedDict()
         self._style_key: str | None = None
 
     # ------------------------------------------------------------------ building
@@ -78,7 +83,7 @@ class EngineSession:
             self._model_name = path.stem
         return self._pipeline
 
-    def _segmenter_loader(self, device: object):  # type: ignore[no-untyped-def]
+    def _segmenter_loader(self, device: str | torch.device) -> Callable[[], Segmenter] | None:
         if self.config.segmenter is None:
             return None  # the pipeline loads the installed CLIPSeg when a prompt first needs it
         from engine.models.store import resolve_segmenter

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # these load torch: imported where a render runs, not for --h
     from engine.targets import NamedInput
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "stylize",
         help="repaint photos in the style of an image",

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 
 import numpy as np
 import torch
@@ -46,6 +46,18 @@ from engine.network import Features, StyleNet, under_window
 from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, StyleReduction
 
 _Result = TypeVar("_Result")
+
+
+class StylizerOptions(TypedDict, total=False):
+    """Stylizer's keyword settings, for ``Stylizer.from_file``."""
+
+    device: str
+    precision: str
+    style_size: int | None
+    style_attention: StyleReduction
+    subsample_style: bool
+    seed: int | None
+    style_cache_size: int
 
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]
@@ -171,9 +183,9 @@ class Stylizer:
         self._decoded: tuple[tuple[str, str, float, Box | None], np.ndarray] | None = None
 
     @classmethod
-    def from_file(cls, path: str | Path, **options: object) -> Stylizer:
+    def from_file(cls, path: str | Path, **options: Unpack[StylizerOptions]) -> Stylizer:
         model, info = load_model(path)
-        return cls(model, info=info, **options)  # type: ignore[arg-type]
+        return cls(model, info=info, **options)
 
     # ------------------------------------------------------------------ inputs
 

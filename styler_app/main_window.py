@@ -42,7 +42,7 @@ from styler_app.widgets.jobs_panel import JobsPanel
 from styler_app.widgets.preview_pane import PreviewPane
 from styler_app.widgets.prompt import PromptPanel
 from styler_app.widgets.styles import StylePanel, image_paths_from
-from styler_app.worker import EngineWorker
+from styler_app.worker import EngineSessionLike, EngineWorker
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         settings: AppSettings | None = None,
-        session_factory: Callable[[], object] | None = None,
+        session_factory: Callable[[], EngineSessionLike] | None = None,
         check_models: bool = True,
     ) -> None:
         super().__init__()

@@ -24,10 +24,11 @@ if TYPE_CHECKING:  # for annotations only; never imported on the GUI thread
 
     import torch
 
+    from engine.batch.runner import BatchEvent
     from engine.image_io import LoadedImage
     from engine.pipeline import Pipeline, RenderResult
     from engine.segment import Segmenter
-    from styler_app.worker import JobContext
+    from styler_app.worker import JobControl
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class _PartContext:
     """One photo's share of a multi-photo job: its progress maps into the job's overall
     fraction; cancelling and failures go to the job."""
 
-    def __init__(self, context: JobContext, number: int, total: int) -> None:
+    def __init__(self, context: JobControl, number: int, total: int) -> None:
         self._context, self._number, self._total = context, number, total
         self.cancelled, self.check, self.item_failed = context.cancelled, context.check, context.item_failed
 
@@ -67,7 +68,7 @@ class EngineSession:
 
     # ------------------------------------------------------------------ building
 
-    def pipeline(self, context: JobContext | None = None) -> Pipeline:
+    def pipeline(self, context: JobControl | None = None) -> Pipeline:
         if self._pipeline is None:
             from engine.models.store import resolve_style_model
             from engine.pipeline import Pipeline
@@ -114,7 +115,7 @@ class EngineSession:
 
     # ------------------------------------------------------------------ work
 
-    def preview(self, request: RenderRequest, size: int, context: JobContext) -> PreviewResult:
+    def preview(self, request: RenderRequest, size: int, context: JobControl) -> PreviewResult:
         from styler_app.images import rgb_to_qimage
 
         begin = time.perf_counter()
@@ -134,7 +135,7 @@ class EngineSession:
             photo_size=photo_size,
         )
 
-    def save(self, request: RenderRequest, destination: Path, context: JobContext) -> SaveResult:
+    def save(self, request: RenderRequest, destination: Path, context: JobControl) -> SaveResult:
         from engine.image_io import load_image
         from engine.pipeline import save_result
         from engine.targets import refuse_input_targets
@@ -148,7 +149,7 @@ class EngineSession:
         save_result(destination, result)
         return SaveResult(destination, list(result.notes))
 
-    def save_many(self, saves: list[tuple[RenderRequest, Path]], output: Path, context: JobContext) -> SelectionResult:
+    def save_many(self, saves: list[tuple[RenderRequest, Path]], output: Path, context: JobControl) -> SelectionResult:
         """Several photos, each through ``save`` (its own brushed mask included): a photo that
         fails is listed with its reason and the others go on; cancelling stops between and
         inside photos."""
@@ -156,7 +157,7 @@ class EngineSession:
         for number, (request, destination) in enumerate(saves):
             context.check()
             try:
-                self.save(request, destination, _PartContext(context, number, len(saves)))  # type: ignore[arg-type]
+                self.save(request, destination, _PartContext(context, number, len(saves)))
                 ok += 1
             except Cancelled:
                 raise
@@ -170,7 +171,7 @@ class EngineSession:
         return SelectionResult(output, ok, failed)
 
     def batch(
-        self, folder: Path, output: Path, style: Path, options: RenderOptions, name_template: str, context: JobContext
+        self, folder: Path, output: Path, style: Path, options: RenderOptions, name_template: str, context: JobControl
     ) -> BatchResult:
         """A folder job through ``engine.batch``: the same manifest and resume as the CLI."""
         from engine.batch import plan_batch, run_batch
@@ -178,7 +179,7 @@ class EngineSession:
         plan = plan_batch(folder, output, style, name=name_template, prompts=options.prompts, invert=options.invert)
         pipeline = self.pipeline(context)
 
-        def on_event(event) -> None:  # type: ignore[no-untyped-def]
+        def on_event(event: BatchEvent) -> None:
             if event.kind == "done" and event.status == "failed":
                 context.item_failed(str(event.item.source), event.error or "failed")
             context.progress(event.done / max(event.total, 1), f"{event.done} of {event.total}")
@@ -203,7 +204,7 @@ class EngineSession:
         ]
 
     @staticmethod
-    def install_model(name: str, context: JobContext) -> str:
+    def install_model(name: str, context: JobControl) -> str:
         """Download and install a registry model; returns its name."""
         from engine.models.install import install
         from engine.models.registry import human_size
@@ -231,7 +232,7 @@ class EngineSession:
 
     # ------------------------------------------------------------------ internals
 
-    def _render(self, pipeline: Pipeline, image: LoadedImage, request: RenderRequest, context: JobContext) -> RenderResult:
+    def _render(self, pipeline: Pipeline, image: LoadedImage, request: RenderRequest, context: JobControl) -> RenderResult:
         """Through ``Pipeline.render`` like the CLI; a brushed mask replaces the prompts'."""
         self._set_style(pipeline, request.style)
         context.check()

@@ -174,7 +174,10 @@ class _Tally:
         self.to_render = 0
         self.disk_full: DiskFullError | None = None  # the first one stops the batch
 
-    def emit(self, kind: Literal["start", "done"], item: BatchItem, **fields: object) -> None:
+    def emit(
+        self, kind: Literal["start", "done"], item: BatchItem, *, status: Status | None = None, error: str | None = None,
+        seconds: float = 0.0, notes: tuple[str, ...] = (),
+    ) -> None:
         if self.progress is None:
             return
         s = self.summary
@@ -185,7 +188,7 @@ class _Tally:
             eta = (self.to_render - self.rendered) / rate
         self.progress(BatchEvent(
             kind=kind, item=item, done=s.ok + s.failed + s.skipped, total=s.total,
-            ok=s.ok, failed=s.failed, skipped=s.skipped, rate=rate, eta=eta, **fields,  # type: ignore[arg-type]
+            ok=s.ok, failed=s.failed, skipped=s.skipped, rate=rate, eta=eta, status=status, error=error, seconds=seconds, notes=notes,
         ))
 
     def record(self, manifest: ManifestWriter, item: BatchItem, status: Status, settings: str,

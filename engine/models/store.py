@@ -222,8 +222,9 @@ def resolve_style_model(name_or_path: str | None) -> Path:
             "see `styler models list`"
         )
     default = default_style_model()
-    if default is not None:
-        return _existing(get_installed(default))  # type: ignore[arg-type]
+    installed = get_installed(default) if default is not None else None
+    if installed is not None:
+        return _existing(installed)
     legacy = models_dir() / f"{DEFAULT_MODEL_NAME}.safetensors"
     if legacy.exists():  # placed by hand: use it rather than refuse
         return legacy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -26,7 +27,7 @@ PRECISIONS = (
 )
 
 
-def _with_browse(edit: QLineEdit, choose: callable) -> QWidget:  # type: ignore[valid-type]
+def _with_browse(edit: QLineEdit, choose: Callable[[], None]) -> QWidget:
     box = QWidget()
     row = QHBoxLayout(box)
     row.setContentsMargins(0, 0, 0, 0)

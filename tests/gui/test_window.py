@@ -246,7 +246,7 @@ def test_a_prompt_previews_with_its_mask(qtbot, tmp_path: Path, tiny_model: Path
         preview = wait_for_preview(qtbot, window)
         assert preview.request.options.prompts == ("sky", "water")
         assert preview.mask is not None and preview.mask.shape == (48, 64)
-        assert window.preview.canvas.mask() is not None  # the overlay the brush paints on
+        assert window.preview.canvas.mask_image() is not None  # the overlay the brush paints on
     finally:
         window.shutdown()
 

@@ -104,7 +104,8 @@ def test_download_adaattn_end_to_end_then_stylize(
     style = write_photo(tmp_path / "style.png", 48, seed=2)
     out = tmp_path / "out.png"
     assert cli.main(["stylize", str(content), "--style", str(style), "--style-size", "48", "-o", str(out)]) == 0
-    assert Image.open(out).size == (48, 48)
+    with Image.open(out) as image:
+        assert image.size == (48, 48)
 
 
 def test_install_progress_spans_all_files(

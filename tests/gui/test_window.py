@@ -285,7 +285,8 @@ def test_saving_with_several_photos_selected_saves_each_as_one_job(qtbot, window
     for index in range(3):
         content = photos / f"photo{index}.jpg"
         saved = out / output_name(window.settings.name_template, content, sample_styles()[0])
-        assert Image.open(saved).size == Image.open(content).size  # full resolution, one file each
+        with Image.open(saved) as result, Image.open(content) as original:
+            assert result.size == original.size  # full resolution, one file each
     assert window.jobs.state_of(job_ids[0]) == "done"
 
 

@@ -36,7 +36,7 @@ def image_paths_from(event: QDragEnterEvent | QDropEvent) -> list[Path]:
 class _StyleList(QListView):
     """The gallery view; accepts dropped image files as new styles."""
 
-    dropped = Signal(list)
+    dropped = Signal(list)  # list[Path]: the image files dropped
 
     def __init__(self) -> None:
         super().__init__()

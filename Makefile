@@ -20,7 +20,10 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/styler
 
+# Lint and types first: seconds, and they explain some failures faster than the tests do.
 test: setup
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 # Styler in the Linux application menu and in "Open with" for images (~/.local/share).

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from bench.release_models import authors_model, release_state, styler_model  # noqa: E402
 from bench.stylize_bench import (  # noqa: E402
     AUTHORS_SEED,
     CONTENT_IMAGE,
@@ -41,7 +42,6 @@ from bench.stylize_bench import (  # noqa: E402
     table,
     to_tensor,
 )
-from bench.release_models import authors_model, release_state, styler_model  # noqa: E402
 from engine.stylizer import Stylizer  # noqa: E402
 
 PHOTO_COUNT = 8

@@ -31,8 +31,8 @@ except ImportError:  # a GPU box without the test tools: the fixtures are not us
     sys.modules["pytest"] = types.SimpleNamespace(fixture=lambda *a, **k: (lambda f: f))  # type: ignore[assignment]
 
 from engine.devices import resolve_device  # noqa: E402
-from engine.refined_mask import refined_region_mask, seed_prompts  # noqa: E402
 from engine.options import Click, MaskSettings  # noqa: E402
+from engine.refined_mask import refined_region_mask, seed_prompts  # noqa: E402
 from engine.refiner import Refiner  # noqa: E402
 from engine.segment import Segmenter  # noqa: E402
 from tests.tiny_clipseg import write_tiny_clipseg  # noqa: E402

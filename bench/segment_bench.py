@@ -89,10 +89,10 @@ def bench_device(folder: Path, device: torch.device, sizes: list[tuple[int, int]
         photo = _photo(width, height, 1)
         selection = combine_logits(logits[:1], logits[1:])
         settings = MaskSettings(feather=3.0, grow=2.0)
-        refine = _timed(lambda: probability_map(selection, photo, refine=True), device, max(1, repeats // 2))
-        plain = _timed(lambda: probability_map(selection, photo, refine=False), device, max(1, repeats // 2))
+        refine = _timed(lambda: probability_map(selection, photo, refine=True), device, max(1, repeats // 2))  # noqa: B023 (timed now)
+        plain = _timed(lambda: probability_map(selection, photo, refine=False), device, max(1, repeats // 2))  # noqa: B023 (timed now)
         p = probability_map(selection, photo)
-        finish = _timed(lambda: finish_mask(p, settings), device, max(1, repeats // 2))
+        finish = _timed(lambda: finish_mask(p, settings), device, max(1, repeats // 2))  # noqa: B023 (timed now)
         print(f"  mask at {width}x{height}: upsample {plain:.0f} ms, upsample+guided filter {refine:.0f} ms, "
               f"threshold+specks+grow+feather {finish:.0f} ms")
 

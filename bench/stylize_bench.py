@@ -80,7 +80,7 @@ class PeakMemory:
         self.device = device
         self.peak = 0
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
@@ -229,7 +229,7 @@ def table(per_size: dict[int, dict[str, dict]]) -> str:
     lines += ["", "| content | defaults: authors ÷ styler (wall, CPU) | same work: authors ÷ styler-release "
               "(wall, CPU) | styler peak ÷ authors peak |", "|---:|---:|---:|---:|"]
     for side, results in per_size.items():
-        def ratio(a: str, b: str, key: str) -> str:
+        def ratio(a: str, b: str, key: str, results: dict = results) -> str:
             if not all(n in results and "error" not in results[n] for n in (a, b)):
                 return "—"
             return f"{median(results[a], key) / median(results[b], key):.2f}"

@@ -7,6 +7,7 @@ works for a virtual environment or a one-folder app that is not on ``PATH``."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -70,13 +71,17 @@ def planned_files(home: Path) -> dict[Path, Path | None]:
     return files
 
 
+def _write_bytes(tmp: str, payload: bytes) -> None:
+    Path(tmp).write_bytes(payload)
+
+
 def install(executable: Path, home: Path | None = None) -> list[Path]:
     """Copy every file (atomically) and refresh the desktop's caches; returns what was written."""
     home = home or data_home()
     written = []
     for destination, source in planned_files(home).items():
         payload = desktop_entry_text(executable).encode("utf-8") if source is None else source.read_bytes()
-        write_atomically(destination, lambda tmp, payload=payload: Path(tmp).write_bytes(payload))
+        write_atomically(destination, functools.partial(_write_bytes, payload=payload))
         written.append(destination)
     refresh_caches(home)
     return written

@@ -70,12 +70,14 @@ class VGGEncoder(nn.Module):
         mean = torch.tensor(_IMAGENET_MEAN if normalise else (0.0, 0.0, 0.0)).view(1, 3, 1, 1)
         std = torch.tensor(_IMAGENET_STD if normalise else (1.0, 1.0, 1.0)).view(1, 3, 1, 1)
         # Non-persistent: they follow .to(device) but are not weights to save or load.
+        self.input_mean: torch.Tensor
+        self.input_std: torch.Tensor
         self.register_buffer("input_mean", mean, persistent=False)
         self.register_buffer("input_std", std, persistent=False)
         self.requires_grad_(False)
         self.eval()
 
-    def train(self, mode: bool = True) -> "VGGEncoder":
+    def train(self, mode: bool = True) -> VGGEncoder:
         # The encoder is a fixed feature extractor; it has no train-mode behaviour to enable.
         return super().train(False)
 

@@ -20,8 +20,8 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from engine.atomic import write_atomically
-from engine.image_files import FORMATS_BY_SUFFIX, IMAGE_SUFFIXES, is_image_path  # noqa: F401 - re-exported
 from engine.errors import StylerError
+from engine.image_files import FORMATS_BY_SUFFIX, IMAGE_SUFFIXES, is_image_path  # noqa: F401 - re-exported
 
 # Larger images are refused before decoding: a decompression bomb can claim gigabytes.
 MAX_PIXELS = 400_000_000  # e.g. 20000 × 20000
@@ -71,7 +71,7 @@ class LoadedImage:
 
 def image_key(rgb: np.ndarray) -> str:
     """Identity of an image's pixels, for cache keys."""
-    digest = hashlib.blake2b(np.ascontiguousarray(rgb).view(np.uint8), digest_size=16)
+    digest = hashlib.blake2b(np.ascontiguousarray(rgb).view(np.uint8).data, digest_size=16)
     digest.update(str(rgb.shape).encode())
     return digest.hexdigest()
 

@@ -47,6 +47,7 @@ def combine_logits(positive: torch.Tensor | None, negative: torch.Tensor | None)
     if positive is not None:
         selected = positive.amax(dim=0)
     else:
+        assert negative is not None  # checked above: one of the two is given
         selected = torch.full(negative.shape[-2:], _CERTAIN)
     if negative is not None:
         selected = torch.minimum(selected, -negative.amax(dim=0))

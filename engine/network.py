@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import get_args
+from typing import cast, get_args
 
 import torch
 import torch.nn.functional as F
@@ -27,8 +27,8 @@ from engine.attention import (
     normalize,
 )
 from engine.compose import Box
-from engine.options import StyleReduction
 from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
+from engine.options import StyleReduction
 
 ALL_LEVELS = (3, 4, 5)
 
@@ -86,7 +86,7 @@ class StyleNetConfig:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "StyleNetConfig":
+    def from_json(cls, text: str) -> StyleNetConfig:
         data = json.loads(text)
         if not isinstance(data, dict) or not isinstance(data.get("levels"), list):
             raise ValueError("config must be an object with a list of levels")
@@ -119,6 +119,7 @@ class Decoder(nn.Module):
         """deep (B, 512, H/8, W/8), level3 (B, 256, H/4, W/4) -> (B, 3, H, W), not clamped."""
         x = self.head(deep)
         if self.level3_skip:
+            assert level3 is not None, "a decoder with the relu3_1 skip needs level3"
             x = torch.cat([x, level3], dim=1)
         return self.body(x)
 
@@ -146,6 +147,9 @@ class StyleNet(nn.Module):
     def levels(self) -> tuple[int, ...]:
         return self.config.levels
 
+    def _attention(self, level: int) -> AdaAttN:
+        return cast(AdaAttN, self.attn[str(level)])  # ModuleDict items are typed as plain Modules
+
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for name, p in self.named_parameters() if not name.startswith("encoder.")]
 
@@ -165,7 +169,7 @@ class StyleNet(nn.Module):
         """Per level, the style's K and [V, V⊙V]; ``reduction`` see engine.attention."""
         limits = RELEASE_MAX_POSITIONS if reduction == "release" else POOLED_MAX_POSITIONS
         return {
-            level: self.attn[str(level)].style_memory(
+            level: self._attention(level).style_memory(
                 style.feature[level], style.key[level], reduction, limits[level], seed
             )
             for level in self.levels
@@ -184,10 +188,10 @@ class StyleNet(nn.Module):
         each equals the whole-map result there (a crop would be normalised differently)."""
         feature, key = content.feature[level], content.key[level]
         if window is None:
-            return self.attn[str(level)](feature, key, memories[level], chunk_size)
+            return self._attention(level)(feature, key, memories[level], chunk_size)
         whole_stats = mean_std(feature.float())
         part, part_key = under_window(feature, window, level), under_window(key, window, level)
-        return self.attn[str(level)](part, part_key, memories[level], chunk_size, whole_stats)
+        return self._attention(level)(part, part_key, memories[level], chunk_size, whole_stats)
 
     def merge(self, attended: dict[int, torch.Tensor]) -> torch.Tensor:
         """Levels 4 and 5 (either may be absent) -> the decoder's deep input at H/8."""

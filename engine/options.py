@@ -36,7 +36,7 @@ class Click:
     y: float
     positive: bool = True
 
-    def scaled(self, sx: float, sy: float) -> "Click":
+    def scaled(self, sx: float, sy: float) -> Click:
         """The same spot on the photo resized by (sx, sy): the pixel centres scale."""
         return Click((self.x + 0.5) * sx - 0.5, (self.y + 0.5) * sy - 0.5, self.positive)
 
@@ -80,7 +80,7 @@ class RenderOptions:
     def uses_region(self) -> bool:
         return bool(self.prompts or self.negatives or self.points)
 
-    def scaled_points(self, sx: float, sy: float) -> "RenderOptions":
+    def scaled_points(self, sx: float, sy: float) -> RenderOptions:
         """The same options for the photo resized by (sx, sy): clicks follow the pixels."""
         if not self.points or (sx, sy) == (1.0, 1.0):
             return self

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,6 +32,9 @@ from engine.devices import resolve_device
 from engine.errors import StylerError
 from engine.image_io import image_key, to_uint8
 from engine.options import Click
+
+if TYPE_CHECKING:  # transformers is imported when a model loads, not when the CLI starts
+    from transformers import Sam2ImageProcessor, Sam2Model
 
 # model_type of the transformers SAM 2 checkpoints: facebook/sam2.1-* ship the video
 # model's config ("sam2_video"); its image part loads into Sam2Model weight for weight.
@@ -54,8 +58,8 @@ class BoxPrompt:
 class Refiner:
     """A loaded SAM 2 model and image processor on one device. Not thread-safe."""
 
-    def __init__(self, model: torch.nn.Module, image_processor: object, device: torch.device, folder: Path) -> None:
-        self.model = model.to(device).eval()
+    def __init__(self, model: Sam2Model, image_processor: Sam2ImageProcessor, device: torch.device, folder: Path) -> None:
+        self.model = model.to(device).eval()  # type: ignore[arg-type]  # transformers types the wrapped `to` without its self
         self.image_processor = image_processor
         self.device = device
         self.folder = folder
@@ -64,7 +68,7 @@ class Refiner:
         self._size: tuple[int, int] | None = None  # (height, width) of the current photo
 
     @classmethod
-    def from_folder(cls, folder: Path, device: str | torch.device = "auto") -> "Refiner":
+    def from_folder(cls, folder: Path, device: str | torch.device = "auto") -> Refiner:
         """Load a SAM 2 folder in the transformers layout (e.g. facebook/sam2.1-hiera-tiny);
         anything wrong with it is one StylerError naming it."""
         from transformers import Sam2ImageProcessor, Sam2Model

@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,6 +24,9 @@ import torch
 from engine.devices import resolve_device
 from engine.errors import StylerError
 from engine.image_io import image_key, to_uint8
+
+if TYPE_CHECKING:  # transformers is imported when a model loads, not when the CLI starts
+    from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
 
 # What makes a CLIPSeg folder complete: each part by any one of its alternatives (a "+"
 # joins files needed together). The one rule for `--segmenter` and `styler models import`.
@@ -39,8 +43,8 @@ _IMAGE_CACHE_SIZE = 2
 class Segmenter:
     """A loaded CLIPSeg model and processor on one device. Not thread-safe (like Stylizer)."""
 
-    def __init__(self, model: torch.nn.Module, processor: object, device: torch.device, folder: Path) -> None:
-        self.model = model.to(device).eval()
+    def __init__(self, model: CLIPSegForImageSegmentation, processor: CLIPSegProcessor, device: torch.device, folder: Path) -> None:
+        self.model = model.to(device).eval()  # type: ignore[arg-type]  # transformers types the wrapped `to` without its self
         self.processor = processor
         self.device = device
         self.folder = folder
@@ -49,7 +53,7 @@ class Segmenter:
         self._image_key: str | None = None
 
     @classmethod
-    def from_folder(cls, folder: Path, device: str | torch.device = "auto") -> "Segmenter":
+    def from_folder(cls, folder: Path, device: str | torch.device = "auto") -> Segmenter:
         """Load a CLIPSeg folder (as saved by ``save_pretrained``, e.g. the downloaded
         CIDAS/clipseg-rd64-refined); anything wrong with it is one StylerError naming it."""
         from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor

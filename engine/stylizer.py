@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, TypeVar, Unpack
 
 import numpy as np
 import torch
@@ -29,7 +30,8 @@ import torch.nn.functional as F
 
 from engine.attention import StyleMemory
 from engine.checkpoint import ModelInfo, load_model
-from engine.compose import Box, preserve_color as apply_preserve_color
+from engine.compose import Box
+from engine.compose import preserve_color as apply_preserve_color
 from engine.devices import (
     available_memory,
     is_out_of_memory,
@@ -43,6 +45,20 @@ from engine.errors import Cancelled, StylerError
 from engine.image_io import image_key
 from engine.network import Features, StyleNet, under_window
 from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, StyleReduction
+
+_Result = TypeVar("_Result")
+
+
+class StylizerOptions(TypedDict, total=False):
+    """Stylizer's keyword settings, for ``Stylizer.from_file``."""
+
+    device: str
+    precision: str
+    style_size: int | None
+    style_attention: StyleReduction
+    subsample_style: bool
+    seed: int | None
+    style_cache_size: int
 
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]
@@ -152,7 +168,8 @@ class Stylizer:
         # contiguous tensors, and converting back before each conv cost a third of the GPU
         # time on an H100 (bench/README.md, "On a GPU").
         self._memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
-        self.model = model.to(self.device, self.dtype, memory_format=self._memory_format).eval()
+        # torch's stubs leave out the memory_format that Module.to accepts
+        self.model = model.to(self.device, self.dtype, memory_format=self._memory_format).eval()  # type: ignore[call-overload]
         self.info = info
         self.style_size = style_size
         # ``subsample_style`` is the older spelling of style_attention="release".
@@ -172,9 +189,9 @@ class Stylizer:
         self._decoded: tuple[tuple[str, str, float, Box | None], np.ndarray] | None = None
 
     @classmethod
-    def from_file(cls, path: str | Path, **options: object) -> "Stylizer":
+    def from_file(cls, path: str | Path, **options: Unpack[StylizerOptions]) -> Stylizer:
         model, info = load_model(path)
-        return cls(model, info=info, **options)  # type: ignore[arg-type]
+        return cls(model, info=info, **options)
 
     def companion(self, style_size: int | None) -> Stylizer:
         """A Stylizer on the same weights (no copy) with caches of its own and styles encoded
@@ -350,7 +367,7 @@ class Stylizer:
             check_cancel(cancel)
             report(0.1 + 0.7 * i / len(levels), f"attention at relu{level}_1")
             attended[level] = self.guarded(
-                lambda: self.model.attend(content.features, memories, level, self._chunk(), work)
+                lambda: self.model.attend(content.features, memories, level, self._chunk(), work)  # noqa: B023 (guarded runs it now)
             )
         self._attended = (pair, attended)
         return attended
@@ -375,7 +392,7 @@ class Stylizer:
                 return self.model.decode(attended)
             return decode_tiled(self.model, attended, LEAN_DECODER_TILE, cancel)
 
-    def guarded(self, work: Callable[[], object]):  # type: ignore[no-untyped-def]
+    def guarded(self, work: Callable[[], _Result]) -> _Result:
         """Run ``work``; on out-of-memory switch to the lower-memory path (``self.lean``) and
         run it once more. ``work`` reads ``self.lean`` to choose its path."""
         try:

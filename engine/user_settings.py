@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.errors import StylerError
 from engine.atomic import write_atomically
+from engine.errors import StylerError
 from engine.paths import styler_home
 
 SETTINGS_FILE_NAME = "settings.json"

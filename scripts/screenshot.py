@@ -46,7 +46,7 @@ def demo_photo(path: Path, seed: int, size: tuple[int, int] = (960, 640)) -> Non
         base = h * (0.45 + 0.12 * layer)
         xs = np.arange(0, w + 8, 8)
         ys = base + 40 * np.sin(xs / (90 + 30 * layer) + rng.uniform(0, 6)) + 20 * np.sin(xs / 37 + layer)
-        draw.polygon([(0, h), *zip(xs.tolist(), ys.tolist()), (w, h)], fill=colour)
+        draw.polygon([(0, h), *zip(xs.tolist(), ys.tolist(), strict=True), (w, h)], fill=colour)
     draw.rectangle((0, int(h * 0.82), w, h), fill=(70, 110, 150))
     for _ in range(14):
         x, y = rng.uniform(0, w), h * rng.uniform(0.7, 0.8)
@@ -57,7 +57,7 @@ def demo_photo(path: Path, seed: int, size: tuple[int, int] = (960, 640)) -> Non
 SCENES = ("main", "first-run", "settings", "system-info", "jobs")
 
 
-def use_dark_palette(app: "QApplication") -> None:  # type: ignore[name-defined]  # noqa: F821
+def use_dark_palette(app: QApplication) -> None:  # type: ignore[name-defined]  # noqa: F821
     """What a dark desktop theme hands Qt: the Fusion style with dark window colours."""
     from PySide6.QtGui import QColor, QPalette
 
@@ -80,9 +80,9 @@ def use_dark_palette(app: "QApplication") -> None:  # type: ignore[name-defined]
 
 def set_scene(scene: str, window, photos: Path, work: Path):  # type: ignore[no-untyped-def]
     """Open what ``scene`` names over the ready window; returns the widget to capture."""
-    from styler_app.requests import MissingModel
     from styler_app.dialogs.settings_dialog import SettingsDialog
     from styler_app.dialogs.system_info import SystemInfoDialog, format_environment
+    from styler_app.requests import MissingModel
 
     if scene == "first-run":
         window.models.show_dialog([
@@ -131,8 +131,8 @@ def main() -> int:
     if args.dark:
         use_dark_palette(app)
 
-    from styler_app.main_window import MainWindow
     from engine.resources import sample_styles
+    from styler_app.main_window import MainWindow
     from styler_app.session import EngineConfig, EngineSession
     from styler_app.settings import AppSettings
 

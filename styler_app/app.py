@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 log = logging.getLogger("styler_app")
 
@@ -33,7 +34,7 @@ def run_gui(open_paths: list[Path] | None = None) -> int:
 
     # Qt 6 scales by the screen's device-pixel ratio; pass fractional factors (150 %) through.
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv))  # only QApplications are made here
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)

@@ -34,7 +34,7 @@ class BottomDocks:
         if self.docks:
             self.window.tabifyDockWidget(next(iter(self.docks.values())), dock)
         self.docks[name] = dock
-        dock.visibilityChanged.connect(lambda shown: shown and self._tab_shown(name))
+        dock.visibilityChanged.connect(lambda shown: self._tab_shown(name) if shown else None)
         return dock
 
     def raise_(self, name: str) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 
-def engine_environment() -> dict:
+def engine_environment() -> dict[str, Any]:
     import torch
 
     from engine import __version__

@@ -39,7 +39,7 @@ def decide(args: list[str]) -> Launch:
     if args[0].startswith("-") or args[0] in subcommand_names():
         return Launch(gui=False)
     paths = tuple(Path(arg).expanduser() for arg in args)
-    for arg, path in zip(args, paths):
+    for arg, path in zip(args, paths, strict=True):
         if arg.startswith("-"):
             raise LaunchError(f"{arg}: options go before a subcommand; to open photos, name only the photos")
         if not path.exists():

@@ -8,6 +8,7 @@ answer comes back to the callback that asked. Nothing here imports torch."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -42,7 +43,7 @@ from styler_app.widgets.jobs_panel import JobsPanel
 from styler_app.widgets.preview_pane import PreviewPane
 from styler_app.widgets.prompt import PromptPanel
 from styler_app.widgets.styles import StylePanel, image_paths_from
-from styler_app.worker import EngineWorker
+from styler_app.worker import EngineSessionLike, EngineWorker
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         settings: AppSettings | None = None,
-        session_factory: Callable[[], object] | None = None,
+        session_factory: Callable[[], EngineSessionLike] | None = None,
         check_models: bool = True,
     ) -> None:
         super().__init__()
@@ -154,7 +155,11 @@ class MainWindow(QMainWindow):
         strength.sliderReleased.connect(self.previews.end_strength_drag)
         self.previews.shown.connect(self._record_history)
         self.history.restore_requested.connect(self.restore_snapshot)
-        self.models.installed.connect(lambda name: (self.training.refresh_models(), self.engine_settings_changed()))
+        def on_model_installed(name: str) -> None:
+            self.training.refresh_models()
+            self.engine_settings_changed()
+
+        self.models.installed.connect(on_model_installed)
         self.jobs.follow(self.worker)
         self.worker.status.connect(self._show_status)
         self.worker.environment.connect(self._environment_ready)
@@ -192,7 +197,7 @@ class MainWindow(QMainWindow):
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
         for folder in self.settings.recent_folders:
-            self.recent_menu.addAction(folder, lambda folder=folder: self.open_folder(Path(folder)))
+            self.recent_menu.addAction(folder, functools.partial(self.open_folder, Path(folder)))
         self.recent_menu.setEnabled(bool(self.settings.recent_folders))
 
     def open_folder_dialog(self) -> None:
@@ -261,13 +266,13 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ engine status
 
-    def _show_status(self, status: dict) -> None:
+    def _show_status(self, status: dict[str, Any]) -> None:
         if "device" in status:
             self.device_label.setText(status["device"])
         self.model_label.setText(f"Model: {status.get('model', '—')}")
         self.memory_label.setText(status.get("memory", ""))
 
-    def _environment_ready(self, environment: dict) -> None:
+    def _environment_ready(self, environment: dict[str, Any]) -> None:
         self.environment = environment
         self.training.environment_ready(environment)
         if "error" in environment:

@@ -64,7 +64,7 @@ def build_menus(window: MainWindow) -> None:
     add_action(window, view, "Zoom &in", lambda: canvas.zoom_by(1), QKeySequence.StandardKey.ZoomIn)
     add_action(window, view, "Zoom &out", lambda: canvas.zoom_by(-1), QKeySequence.StandardKey.ZoomOut)
     add_action(window, view, "Show &mask", pane.show_mask.toggle, "M")
-    add_action(window, view, "&Select objects", lambda: pane.select.isEnabled() and pane.select.setChecked(True), "S")
+    add_action(window, view, "&Select objects", lambda: pane.select.setChecked(True) if pane.select.isEnabled() else None, "S")
     add_action(window, view, "&Brush: add", lambda: pane.brush_add.setChecked(True), "B")
     add_action(window, view, "Brush: &erase", lambda: pane.brush_erase.setChecked(True), "E")
     view.addSeparator()

@@ -117,7 +117,7 @@ class Saving(QObject):
             return None
         first = requests[0]
         destinations = selection_destinations(self.settings.name_template, contents, first.style, first.options, folder)
-        return self._queue(SaveSelectionJob(list(zip(requests, destinations)), folder), folder)
+        return self._queue(SaveSelectionJob(list(zip(requests, destinations, strict=True)), folder), folder)
 
     def stylize_folder_dialog(self) -> None:
         folder = self.choices.browser.folder

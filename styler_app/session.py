@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-
 from engine.errors import Cancelled, StylerError
 from engine.options import RenderOptions
 from styler_app.environment import process_memory_mib
@@ -27,9 +26,15 @@ QUICK_DIVISOR = 8
 STYLE_CACHE_SIZE = 12
 
 if TYPE_CHECKING:  # for annotations only; never imported on the GUI thread
+    from collections.abc import Callable
+
+    import torch
+
+    from engine.batch.runner import BatchEvent
     from engine.image_io import LoadedImage
     from engine.pipeline import Pipeline, RenderResult
-    from styler_app.worker import JobContext
+    from engine.segment import Segmenter
+    from styler_app.worker import JobControl
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class _PartContext:
     """One photo's share of a multi-photo job: its progress maps into the job's overall
     fraction; cancelling and failures go to the job."""
 
-    def __init__(self, context: JobContext, number: int, total: int) -> None:
+    def __init__(self, context: JobControl, number: int, total: int) -> None:
         self._context, self._number, self._total = context, number, total
         self.cancelled, self.check, self.item_failed = context.cancelled, context.check, context.item_failed
 
@@ -65,12 +70,12 @@ class EngineSession:
         self._pipeline: Pipeline | None = None
         self._quick: Pipeline | None = None
         self._model_name = "not loaded"
-        self._contents: OrderedDict[tuple, tuple[LoadedImage, tuple[int, int]]] = OrderedDict()
+        self._contents: OrderedDict[tuple[str, int, int], tuple[LoadedImage, tuple[int, int]]] = OrderedDict()
         self._style_image: tuple[str, LoadedImage] | None = None  # the last style decoded
 
     # ------------------------------------------------------------------ building
 
-    def pipeline(self, context: JobContext | None = None) -> Pipeline:
+    def pipeline(self, context: JobControl | None = None) -> Pipeline:
         if self._pipeline is None:
             from engine.models.store import resolve_style_model
             from engine.pipeline import Pipeline
@@ -93,7 +98,7 @@ class EngineSession:
             self._quick = self.pipeline(context).quick(max(1, self.config.style_size // QUICK_DIVISOR))
         return self._quick
 
-    def _segmenter_loader(self, device: object):  # type: ignore[no-untyped-def]
+    def _segmenter_loader(self, device: str | torch.device) -> Callable[[], Segmenter] | None:
         if self.config.segmenter is None:
             return None  # the pipeline loads the installed CLIPSeg when a prompt first needs it
         from engine.models.store import resolve_segmenter
@@ -125,7 +130,7 @@ class EngineSession:
 
     # ------------------------------------------------------------------ work
 
-    def preview(self, request: RenderRequest, size: int, context: JobContext) -> PreviewResult:
+    def preview(self, request: RenderRequest, size: int, context: JobControl) -> PreviewResult:
         from styler_app.images import rgb_to_qimage
 
         begin = time.perf_counter()
@@ -183,10 +188,9 @@ class EngineSession:
             notes=list(result.notes), seconds=time.perf_counter() - begin, photo_size=photo_size, quick=True,
         )
 
-    def save(self, request: RenderRequest, destination: Path, context: JobContext) -> SaveResult:
+    def save(self, request: RenderRequest, destination: Path, context: JobControl) -> SaveResult:
         from engine.image_io import load_image
         from engine.pipeline import save_result
-
         from engine.targets import refuse_input_targets
 
         pipeline = self.pipeline(context)
@@ -198,7 +202,7 @@ class EngineSession:
         save_result(destination, result)
         return SaveResult(destination, list(result.notes))
 
-    def save_many(self, saves: list[tuple[RenderRequest, Path]], output: Path, context: JobContext) -> SelectionResult:
+    def save_many(self, saves: list[tuple[RenderRequest, Path]], output: Path, context: JobControl) -> SelectionResult:
         """Several photos, each through ``save`` (its own brushed mask included): a photo that
         fails is listed with its reason and the others go on; cancelling stops between and
         inside photos."""
@@ -206,7 +210,7 @@ class EngineSession:
         for number, (request, destination) in enumerate(saves):
             context.check()
             try:
-                self.save(request, destination, _PartContext(context, number, len(saves)))  # type: ignore[arg-type]
+                self.save(request, destination, _PartContext(context, number, len(saves)))
                 ok += 1
             except Cancelled:
                 raise
@@ -219,14 +223,16 @@ class EngineSession:
         context.progress(1.0, f"{ok} of {len(saves)} saved")
         return SelectionResult(output, ok, failed)
 
-    def batch(self, folder: Path, output: Path, style: Path, options: RenderOptions, name_template: str, context: JobContext) -> BatchResult:
+    def batch(
+        self, folder: Path, output: Path, style: Path, options: RenderOptions, name_template: str, context: JobControl
+    ) -> BatchResult:
         """A folder job through ``engine.batch``: the same manifest and resume as the CLI."""
         from engine.batch import plan_batch, run_batch
 
         plan = plan_batch(folder, output, style, name=name_template, prompts=options.prompts, invert=options.invert)
         pipeline = self.pipeline(context)
 
-        def on_event(event) -> None:  # type: ignore[no-untyped-def]
+        def on_event(event: BatchEvent) -> None:
             if event.kind == "done" and event.status == "failed":
                 context.item_failed(str(event.item.source), event.error or "failed")
             context.progress(event.done / max(event.total, 1), f"{event.done} of {event.total}")
@@ -250,7 +256,7 @@ class EngineSession:
         ]
 
     @staticmethod
-    def install_model(name: str, context: JobContext) -> str:
+    def install_model(name: str, context: JobControl) -> str:
         """Download and install a registry model; returns its name."""
         from engine.models.install import install
         from engine.models.registry import human_size
@@ -278,7 +284,7 @@ class EngineSession:
 
     # ------------------------------------------------------------------ internals
 
-    def _render(self, pipeline: Pipeline, image: LoadedImage, request: RenderRequest, context: JobContext) -> RenderResult:
+    def _render(self, pipeline: Pipeline, image: LoadedImage, request: RenderRequest, context: JobControl) -> RenderResult:
         """Through ``Pipeline.render`` like the CLI; a brushed mask replaces the prompts'."""
         self._set_style(pipeline, request.style)
         context.check()

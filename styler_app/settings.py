@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -13,6 +15,8 @@ MAX_RECENT = 8
 DEFAULT_NAME_TEMPLATE = "{stem}.styled{ext}"
 PREVIEW_SIZES = (256, 384, 512, 768, 1024)
 
+_T = TypeVar("_T")
+
 
 def _as_list(value: object) -> list[str]:
     # QSettings returns a str for a one-element list and None for an empty one.
@@ -20,7 +24,9 @@ def _as_list(value: object) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value]  # type: ignore[union-attr]
+    if isinstance(value, Iterable):
+        return [str(v) for v in value]
+    return [str(value)]
 
 
 class AppSettings:
@@ -32,10 +38,10 @@ class AppSettings:
         )
 
     @classmethod
-    def at(cls, path: Path) -> "AppSettings":
+    def at(cls, path: Path) -> AppSettings:
         return cls(QSettings(str(path), QSettings.Format.IniFormat))
 
-    def _get(self, key: str, default: object, kind: type) -> object:
+    def _get(self, key: str, default: _T, kind: Callable[[Any], _T]) -> _T:
         value = self.store.value(key, default)
         try:
             return kind(value)
@@ -74,7 +80,7 @@ class AppSettings:
 
     @property
     def preview_size(self) -> int:
-        return int(self._get("preview/size", 512, int))  # type: ignore[arg-type]
+        return self._get("preview/size", 512, int)
 
     @preview_size.setter
     def preview_size(self, value: int) -> None:

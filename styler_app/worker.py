@@ -51,14 +51,14 @@ class JobContext:
     """What a running job sees: throttled progress, its cancel flag, per-item failures and
     the engine session that owns the models."""
 
-    def __init__(self, job_id: int, worker: "EngineWorker", cancel_event: threading.Event) -> None:
+    def __init__(self, job_id: int, worker: EngineWorker, cancel_event: threading.Event) -> None:
         self.job_id = job_id
         self._worker = worker
         self._cancel_event = cancel_event
         self._last_emit = 0.0
 
     @property
-    def session(self) -> "EngineSessionLike":
+    def session(self) -> EngineSessionLike:
         return self._worker._session_for_jobs()
 
     def cancelled(self) -> bool:
@@ -108,7 +108,21 @@ class Job(Protocol[Result_co]):
 
 
 class EngineSessionLike(Protocol):
+    """What the worker itself asks of its session (jobs ask more: see ``jobs.session_of``)."""
+
     def describe(self) -> dict[str, str]: ...
+
+
+class JobControl(Protocol):
+    """What engine work sees of the job it runs in: a ``JobContext``, or a share of one."""
+
+    def cancelled(self) -> bool: ...
+
+    def check(self) -> None: ...
+
+    def progress(self, fraction: float, message: str = "") -> None: ...
+
+    def item_failed(self, item: str, reason: str) -> None: ...
 
 
 @dataclass
@@ -179,12 +193,12 @@ class EngineWorker(QObject):
     status = Signal(dict)
     environment = Signal(dict)
 
-    def __init__(self, session_factory: Callable[[], object], parent: QObject | None = None) -> None:
+    def __init__(self, session_factory: Callable[[], EngineSessionLike], parent: QObject | None = None) -> None:
         """``session_factory`` runs in the worker thread and returns the engine session
         (usually ``session.EngineSession(config)``); tests pass a fake."""
         super().__init__(parent)
         self._session_factory = session_factory
-        self._session: object | None = None
+        self._session: EngineSessionLike | None = None
         self._queue: queue.PriorityQueue[_Queued] = queue.PriorityQueue()
         self._ids = itertools.count(1)
         self._sequence = itertools.count()
@@ -253,7 +267,7 @@ class EngineWorker(QObject):
         with self._lock:
             return [job_id for job_id, kind in self._kinds.items() if kind in kinds]
 
-    def reconfigure(self, session_factory: Callable[[], object]) -> None:
+    def reconfigure(self, session_factory: Callable[[], EngineSessionLike]) -> None:
         """Use a new session (other device, model…) from the next job on."""
         self.submit(FunctionJob("apply settings", lambda context: self._replace_session(session_factory), "config"))
 
@@ -303,7 +317,7 @@ class EngineWorker(QObject):
 
     # ------------------------------------------------------------------ worker thread
 
-    def _replace_session(self, factory: Callable[[], object]) -> None:
+    def _replace_session(self, factory: Callable[[], EngineSessionLike]) -> None:
         self._session_factory = factory
         close = getattr(self._session, "close", None)
         if close is not None:
@@ -314,7 +328,7 @@ class EngineWorker(QObject):
     def _session_for_jobs(self) -> EngineSessionLike:
         if self._session is None:
             self._session = self._session_factory()
-        return self._session  # type: ignore[return-value]
+        return self._session
 
     def _loop(self) -> None:
         self._emit_environment()

@@ -150,7 +150,7 @@ class LocalServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}{path}"
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> LocalServer:
         self._thread.start()
         return self
 

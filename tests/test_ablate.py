@@ -33,13 +33,14 @@ def test_skew_study_writes_grid_plots_and_report(tmp_path: Path) -> None:
     assert run_ablate(*argv) == 0
     assert read_model_info(out / "runs" / "skew" / "model.safetensors").training["lambda_skew"] == 1.0
     assert read_model_info(out / "runs" / "no-skew" / "model.safetensors").training["lambda_skew"] == 0.0
-    grid = Image.open(out / "grid.png")
-    # Columns: content, style, two variants; rows: two content images; tiles enlarged to 128.
-    assert grid.size == (4 * 132 + 4, 22 + 2 * 132 + 4)
+    with Image.open(out / "grid.png") as grid:
+        # Columns: content, style, two variants; rows: two content images; tiles enlarged to 128.
+        assert grid.size == (4 * 132 + 4, 22 + 2 * 132 + 4)
     report = (out / "report.md").read_text()
     assert "| without skew |" in report and "| with skew |" in report and "s / step" in report
     for plot in ("loss.png", "global.png", "local.png", "skew.png"):
-        assert f"]({plot})" in report and Image.open(out / plot).size == (720, 420)
+        with Image.open(out / plot) as image:
+            assert f"]({plot})" in report and image.size == (720, 420)
     # Running it again finds the variants finished and only rewrites the report.
     assert run_ablate(*argv) == 0
     with pytest.raises(StylerError, match="lambda_global"):

@@ -136,5 +136,5 @@ def test_pooled_memory_below_the_limit_is_exact_attention():
     pooled = pooled_style_memory(keys, values, max_positions=35)
     exact = make_style_memory(keys.flatten(2).transpose(1, 2), values.flatten(2).transpose(1, 2))
     query = torch.randn(1, 11, 8, generator=gen)
-    for got, want in zip(attention_mean_std(query, pooled), attention_mean_std(query, exact)):
+    for got, want in zip(attention_mean_std(query, pooled), attention_mean_std(query, exact), strict=True):
         torch.testing.assert_close(got, want)

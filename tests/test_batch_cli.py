@@ -81,7 +81,7 @@ def test_stopped_then_killed_then_resumed_loses_and_repeats_nothing(tmp_path, mo
     proc = start(cmd)
     wait_until(lambda: ok_count(out_dir) > len(first), proc)
     proc.kill()
-    proc.wait(timeout=60)
+    proc.communicate(timeout=60)  # waits, and closes the pipes
 
     done = subprocess.run(cmd + ["--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -100,7 +100,7 @@ def test_a_second_batch_into_the_same_folder_is_refused(tmp_path, model_path, st
         assert not (out_dir / MANIFEST_NAME).exists()
     finally:
         holder.kill()  # SIGKILL: the lock must not outlive its process
-        holder.wait()
+        holder.communicate()  # waits, and closes the pipe
     assert _batch(in_dir, out_dir, style, model_path) == 0
     with output_folder_lock(out_dir):  # released after the batch, too
         with pytest.raises(OutputFolderBusy):
@@ -194,4 +194,5 @@ def test_second_signal_ends_the_process_even_with_a_stuck_loader(tmp_path):
         assert proc.wait(timeout=20) == 130
     finally:
         proc.kill()
-    assert "Traceback" not in proc.stderr.read()
+    _, stderr = proc.communicate()  # reads what is left and closes both pipes
+    assert "Traceback" not in stderr

@@ -20,7 +20,7 @@ def test_round_trip_keeps_weights_and_header(tmp_path):
     path = save_model(model, tmp_path / "m.safetensors", training={"steps": 3}, provenance={"by": "test"})
     loaded, info = load_model(path)
     assert info.config == model.config and info.training == {"steps": 3} and info.provenance == {"by": "test"}
-    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temporary left
 

@@ -22,7 +22,7 @@ def test_torchvision_vgg19_taps_match_torchvision():
     ).view(1, 3, 1, 1)
     with torch.no_grad():
         ours = encoder(image)
-        for tap, end in zip(ours, (2, 7, 12, 21, 30)):  # relu1_1 … relu5_1 in vgg19().features
+        for tap, end in zip(ours, (2, 7, 12, 21, 30), strict=True):  # relu1_1 … relu5_1 in vgg19().features
             torch.testing.assert_close(tap, tv.features[:end](normalised), atol=1e-4, rtol=1e-4)
 
 
@@ -32,7 +32,7 @@ def test_vgg_normalised_taps_match_reference():
     encoder.load_state_dict(encoder_state_from_release(state))
     image = torch.rand(1, 3, 40, 56)
     with torch.no_grad():
-        for ours, want in zip(encoder(image), reference.encode(image, state)):
+        for ours, want in zip(encoder(image), reference.encode(image, state), strict=True):
             torch.testing.assert_close(ours, want, atol=1e-3, rtol=1e-4)
 
 

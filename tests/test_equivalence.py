@@ -53,7 +53,7 @@ def test_imported_release_matches_reference(tmp_path, release_dir, release_state
 def test_subsampling_matches_release_rule(release_dir, release_state, model_path):
     """With subsampling on, the random subset of style positions is the release's."""
     gen = torch.Generator().manual_seed(3)
-    content = torch.rand(1, 3, 64, 64, generator=gen)
+    _ = torch.rand(1, 3, 64, 64, generator=gen)  # a content draw, so the style is the same draw as the release's
     style = torch.rand(1, 3, 300, 280, generator=gen)  # level 3 has 75×70 > 64·64 positions
     stylizer = Stylizer.from_file(model_path, style_size=None, subsample_style=True, seed=6666)
     stylizer.set_style(_as_hwc(style))

@@ -11,8 +11,6 @@ import io
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from engine.cli import main as cli_main
 from tests.conftest import random_photo
 from tests.hostile_files import hostile_images, hostile_models

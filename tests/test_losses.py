@@ -61,8 +61,8 @@ def test_local_target_of_a_flat_style_is_the_style_value() -> None:
     gen = torch.Generator().manual_seed(0)
     channels = (64, 128, 256, 512, 512)
     sizes = (16, 8, 4, 2, 1)
-    content = [torch.rand(1, c, s * 2, s * 2, generator=gen) for c, s in zip(channels, sizes)]
-    style = [torch.full((1, c, s * 2, s * 2), 0.5) for c, s in zip(channels, sizes)]
+    content = [torch.rand(1, c, s * 2, s * 2, generator=gen) for c, s in zip(channels, sizes, strict=True)]
+    style = [torch.full((1, c, s * 2, s * 2), 0.5) for c, s in zip(channels, sizes, strict=True)]
     ck = {lv: feature_key(content, lv) for lv in losses.LOSS_LAYERS}
     sk = {lv: feature_key(style, lv) for lv in losses.LOSS_LAYERS}
     targets = losses.local_targets(content, style, ck, sk)

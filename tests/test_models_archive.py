@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.models.archive import extract_wanted
 from engine.errors import StylerError
+from engine.models.archive import extract_wanted
 
 
 def make_zip(path: Path, members: dict[str, bytes], symlinks: dict[str, str] | None = None) -> Path:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import Cancelled, StylerError
 from engine.models import download
 from engine.models.download import fetch, part_path
-from engine.errors import Cancelled, StylerError
 from engine.models.registry import RemoteFile
 from tests.local_http_server import QUOTA_PAGE, LocalServer, Route, clear_proxy_env, virus_scan_page
 

@@ -16,7 +16,9 @@ from safetensors.torch import load_file
 from engine import cli
 from engine.encoder import VGGEncoder
 from engine.errors import StylerError
+from engine.models.folder import models_dir
 from engine.models.install import import_path, install
+from engine.models.registry import REGISTRY_OVERRIDE_ENV
 from engine.models.store import (
     default_style_model,
     installed_models,
@@ -27,8 +29,6 @@ from engine.models.store import (
     set_default_model,
     verify_models,
 )
-from engine.models.folder import models_dir
-from engine.models.registry import REGISTRY_OVERRIDE_ENV
 from tests.local_http_server import LocalServer, Route, clear_proxy_env
 
 

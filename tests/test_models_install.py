@@ -14,7 +14,9 @@ from safetensors.torch import load_file
 
 from engine import cli
 from engine.errors import StylerError
+from engine.models.folder import models_dir
 from engine.models.install import install
+from engine.models.registry import REGISTRY_OVERRIDE_ENV
 from engine.models.store import (
     default_style_model,
     installed_models,
@@ -22,8 +24,6 @@ from engine.models.store import (
     missing_required_models,
     resolve_style_model,
 )
-from engine.models.folder import models_dir
-from engine.models.registry import REGISTRY_OVERRIDE_ENV
 from tests.local_http_server import QUOTA_PAGE, LocalServer, Route, clear_proxy_env
 
 RELEASE_NAMES = ("latest_net_decoder.pth", "latest_net_transformer.pth", "latest_net_adaattn_3.pth")
@@ -104,7 +104,8 @@ def test_download_adaattn_end_to_end_then_stylize(
     style = write_photo(tmp_path / "style.png", 48, seed=2)
     out = tmp_path / "out.png"
     assert cli.main(["stylize", str(content), "--style", str(style), "--style-size", "48", "-o", str(out)]) == 0
-    assert Image.open(out).size == (48, 48)
+    with Image.open(out) as image:
+        assert image.size == (48, 48)
 
 
 def test_install_progress_spans_all_files(

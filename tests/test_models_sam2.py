@@ -12,11 +12,11 @@ import pytest
 
 from engine import cli
 from engine.errors import StylerError
-from engine.models.install import import_path
-from engine.models.store import installed_models, refiner_installed, resolve_refiner
 from engine.models.folder import models_dir
-from engine.refiner import Refiner
+from engine.models.install import import_path
 from engine.models.registry import REGISTRY_OVERRIDE_ENV, get_entry
+from engine.models.store import installed_models, refiner_installed, resolve_refiner
+from engine.refiner import Refiner
 from tests.local_http_server import LocalServer, Route, clear_proxy_env
 from tests.tiny_sam2 import sam2_dir  # noqa: F401 (fixture)
 

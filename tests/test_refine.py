@@ -62,7 +62,7 @@ def test_clicks_reach_sam_in_photo_pixels_of_an_exif_rotated_photo(sam2_dir, cli
     finally:
         recorder.close()
     assert len(recorder.calls) == 2
-    for click, call in zip(clicks, recorder.calls):
+    for click, call in zip(clicks, recorder.calls, strict=True):
         expected = [(click.x + 0.5) * IMAGE_SIZE / width, (click.y + 0.5) * IMAGE_SIZE / height]
         assert call["input_points"].flatten().tolist() == pytest.approx(expected)
         assert call["input_labels"].flatten().tolist() == [1]  # a removal is a positive prompt, subtracted
@@ -90,7 +90,7 @@ def test_text_regions_become_boxes_around_what_clipseg_found(sam2_dir, clipseg_d
     points = call["input_points"][0, :, 0].numpy() * np.array([width, height]) / IMAGE_SIZE
     yy, xx = np.mgrid[0:height, 0:width] + 0.5
     covered = np.zeros_like(clipseg_only)
-    for (x0, y0, x1, y1), (px, py) in zip(boxes, points):
+    for (x0, y0, x1, y1), (px, py) in zip(boxes, points, strict=True):
         inside = (xx >= x0) & (xx <= x1) & (yy >= y0) & (yy <= y1)
         assert clipseg_only[inside].any()  # every box holds something CLIPSeg found…
         assert x0 <= px <= x1 and y0 <= py <= y1  # …and its point lies in it

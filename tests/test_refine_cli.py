@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from engine.cli import main as cli_main
-from engine.models.install import import_path
 from engine.models.folder import models_dir
+from engine.models.install import import_path
 from engine.refiner import load_refiner
 from tests.conftest import random_photo
 from tests.test_refine import PromptRecorder, rotated_photo  # noqa: F401 (fixture)
@@ -59,7 +59,8 @@ def test_clicks_follow_the_photo_through_max_size(tmp_path, clipseg_dir, sam2_di
         pytest.approx([(x + 0.5) * IMAGE_SIZE / width, (y + 0.5) * IMAGE_SIZE / height], abs=1e-3)
         for x, y in [(10, 100), (60, 5)]
     ]
-    assert Image.open(tmp_path / "m.png").size == (30, 50)
+    with Image.open(tmp_path / "m.png") as mask:
+        assert mask.size == (30, 50)
 
 
 def test_stylize_with_a_click_leaves_the_rest_bit_identical(tmp_path, model_path, sam2_dir, photo):

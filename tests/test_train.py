@@ -110,8 +110,8 @@ def test_twenty_steps_reduce_the_loss_and_write_the_run(tmp_path: Path, init: Pa
     assert net(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)).shape == (1, 3, 32, 32)
     assert json.loads((run / "config.json").read_text())["steps"] == 20
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000010.png", "step_0000020.png"]
-    grid = Image.open(run / "samples" / "step_0000020.png")
-    assert grid.size == (2 * 34 + 2, 2 * 34 + 2)  # (1 style + 1) × (1 content + 1) tiles of 32 + padding
+    with Image.open(run / "samples" / "step_0000020.png") as grid:
+        assert grid.size == (2 * 34 + 2, 2 * 34 + 2)  # (1 style + 1) × (1 content + 1) tiles of 32 + padding
 
 
 def test_resume_reproduces_an_uninterrupted_run(tmp_path: Path, data: tuple[Path, Path], init: Path) -> None:

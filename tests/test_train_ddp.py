@@ -63,5 +63,5 @@ def test_two_process_gloo_run(tmp_path: Path) -> None:
     run_train("--content", content, "--style", style, "-o", tmp_path / "single", "--init", init, "--steps", "2",
               "--batch-size", "2", "--load-size", "32", "--crop-size", "32", "--workers", "0", "--log-every", "1")
     single = [json.loads(line) for line in (tmp_path / "single" / "metrics.jsonl").read_text().splitlines()]
-    for ddp_step, single_step in zip(lines, single):
+    for ddp_step, single_step in zip(lines, single, strict=True):
         assert ddp_step["loss"] == pytest.approx(single_step["loss"], rel=1e-4)

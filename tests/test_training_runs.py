@@ -37,7 +37,7 @@ def test_a_held_lock_refuses_and_a_killed_holder_releases_it(tmp_path: Path) -> 
             RunLock(tmp_path).acquire()
     finally:
         holder.kill()  # SIGKILL: no clean-up runs, as in a crash
-        holder.wait()
+        holder.communicate()  # waits, and closes the pipe
     assert lock_holder(tmp_path) is None
     with RunLock(tmp_path):
         pass

@@ -35,8 +35,6 @@ jsonl record, resume decisions, merging rank parts), ``runner`` (run_batch), ``s
 
 from engine.batch.manifest import MANIFEST_NAME, ManifestEntry, merge_parts, read_entries
 from engine.batch.plan import (
-    DEFAULT_NAME,
-    OUTPUT_FORMATS,
     BatchItem,
     BatchPlan,
     BatchUsageError,
@@ -44,6 +42,7 @@ from engine.batch.plan import (
 )
 from engine.batch.runner import BatchEvent, BatchSummary, batch_settings_hash, run_batch
 from engine.batch.sharding import Shard
+from engine.options import DEFAULT_NAME, OUTPUT_FORMATS
 
 __all__ = [
     "DEFAULT_NAME",

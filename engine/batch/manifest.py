@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -40,7 +40,7 @@ class ManifestEntry:
     error: str | None = None
     seconds: float = 0.0
     settings_hash: str | None = None
-    time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     notes: tuple[str, ...] = ()
     mask: str | None = None
 
@@ -54,7 +54,7 @@ class ManifestEntry:
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, line: str) -> "ManifestEntry | None":
+    def from_json(cls, line: str) -> ManifestEntry | None:
         """None for a line that is not a manifest entry (e.g. cut short by a power cut)."""
         try:
             data = json.loads(line)
@@ -119,7 +119,7 @@ class ManifestWriter:
     def close(self) -> None:
         os.close(self._fd)
 
-    def __enter__(self) -> "ManifestWriter":
+    def __enter__(self) -> ManifestWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -17,10 +17,9 @@ from pathlib import Path
 from engine.batch.manifest import MANIFEST_NAME, is_manifest_file, part_path, recorded_outputs
 from engine.errors import StylerError
 from engine.image_files import is_image_path
-from engine.options import DEFAULT_NAME, OUTPUT_FORMATS
 from engine.naming import NameTemplateError, check_name_template, mask_path_for, output_name
+from engine.options import DEFAULT_NAME, OUTPUT_FORMATS
 from engine.targets import InputOverwriteError, NamedInput, refuse_input_targets
-
 
 
 class BatchUsageError(StylerError):
@@ -56,7 +55,7 @@ class BatchPlan:
     def manifest_path(self) -> Path:
         return self.manifest or self.out_dir / MANIFEST_NAME
 
-    def shard(self, rank: int, world_size: int) -> "BatchPlan":
+    def shard(self, rank: int, world_size: int) -> BatchPlan:
         """This rank's share (every world_size-th file) writing its own manifest part."""
         if world_size <= 1:
             return self
@@ -183,7 +182,7 @@ def _refuse_collisions(items: list[BatchItem], inputs: list[NamedInput], same_fo
     except InputOverwriteError as exc:
         raise BatchUsageError(str(exc)) from None
     claimed: dict[str, BatchItem] = {}
-    for item, written in ((item, path) for item in items for path in item.written):
+    for item, written in ((each, path) for each in items for path in each.written):
         out = os.path.normcase(os.path.realpath(written))
         if out in claimed:
             raise BatchUsageError(

@@ -24,11 +24,11 @@ from typing import Literal
 import numpy as np
 import torch
 
+from engine.atomic import DiskFullError
+from engine.batch.lock import output_folder_lock
 from engine.batch.manifest import ManifestEntry, ManifestWriter, ResumeIndex, Status, read_entries
 from engine.batch.plan import BatchItem, BatchPlan, BatchUsageError
 from engine.devices import is_out_of_memory
-from engine.atomic import DiskFullError
-from engine.batch.lock import output_folder_lock
 from engine.errors import Cancelled, StylerError
 from engine.image_io import LoadedImage, load_image
 from engine.masks import save_mask
@@ -71,7 +71,7 @@ class BatchSummary:
     stopped: str | None = None  # why the batch could not go on (a full disk), or None
     failures: list[tuple[Path, str]] = field(default_factory=list)
 
-    def combine(self, other: "BatchSummary") -> "BatchSummary":
+    def combine(self, other: BatchSummary) -> BatchSummary:
         """Two shards' summaries as one (the seconds of the slower)."""
         return BatchSummary(
             total=self.total + other.total,
@@ -174,7 +174,10 @@ class _Tally:
         self.to_render = 0
         self.disk_full: DiskFullError | None = None  # the first one stops the batch
 
-    def emit(self, kind: Literal["start", "done"], item: BatchItem, **fields: object) -> None:
+    def emit(
+        self, kind: Literal["start", "done"], item: BatchItem, *, status: Status | None = None, error: str | None = None,
+        seconds: float = 0.0, notes: tuple[str, ...] = (),
+    ) -> None:
         if self.progress is None:
             return
         s = self.summary
@@ -185,7 +188,7 @@ class _Tally:
             eta = (self.to_render - self.rendered) / rate
         self.progress(BatchEvent(
             kind=kind, item=item, done=s.ok + s.failed + s.skipped, total=s.total,
-            ok=s.ok, failed=s.failed, skipped=s.skipped, rate=rate, eta=eta, **fields,  # type: ignore[arg-type]
+            ok=s.ok, failed=s.failed, skipped=s.skipped, rate=rate, eta=eta, status=status, error=error, seconds=seconds, notes=notes,
         ))
 
     def record(self, manifest: ManifestWriter, item: BatchItem, status: Status, settings: str,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import torch
 import torch.distributed as dist
@@ -36,7 +36,7 @@ class Shard:
         return self.world_size > 1
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Shard":
+    def from_env(cls, env: dict[str, str] | None = None) -> Shard:
         env = dict(os.environ if env is None else env)
         try:
             world_size = int(env.get("WORLD_SIZE", "1"))
@@ -80,10 +80,10 @@ class Shard:
     def from_rank0(self, value: T | None) -> T:
         """Rank 0's ``value`` on every rank."""
         if not self.distributed:
-            return value  # type: ignore[return-value]
+            return cast(T, value)  # this process is rank 0, which passes the value
         box = [value]
         dist.broadcast_object_list(box, src=0)
-        return box[0]  # type: ignore[return-value]
+        return cast(T, box[0])  # rank 0's value, never its None placeholder
 
     def gather(self, value: T) -> list[T]:
         """Every rank's ``value``, in rank order, on every rank; returns when all arrive."""
@@ -91,4 +91,4 @@ class Shard:
             return [value]
         values: list[T | None] = [None] * self.world_size
         dist.all_gather_object(values, value)
-        return values  # type: ignore[return-value]
+        return cast(list[T], values)  # every rank's value has replaced its None

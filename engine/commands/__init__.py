@@ -4,6 +4,7 @@ Modules are discovered, so adding a subcommand is adding a file."""
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from collections.abc import Callable
 _FIRST = ("stylize", "models")
 
 
-def _discover() -> tuple[Callable, ...]:
+def _discover() -> tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...]:
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
     ordered = [n for n in _FIRST if n in names] + [n for n in names if n not in _FIRST]
     return tuple(importlib.import_module(f"{__name__}.{name}").register for name in ordered)

@@ -14,7 +14,7 @@ _DEFAULTS = {"lambda_global": 1.0, "lambda_local": 1.0, "steps": 200, "log_every
              "save_every": 0, "sample_every": 0}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "ablate",
         help="reproduce the seed paper's ablations (levels, loss weights, skewness)",

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # engine.batch loads torch: imported where a batch runs, not 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "batch",
         help="stylise every photo in a folder (resumable)",

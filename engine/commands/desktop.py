@@ -10,7 +10,7 @@ from engine.desktop_install import data_home, install, styler_executable, uninst
 from engine.errors import StylerError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("desktop", help="add Styler to (or remove it from) the Linux desktop's menus")
     sub = p.add_subparsers(title="desktop commands", metavar="COMMAND")
     ins = sub.add_parser(
@@ -20,7 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ins.set_defaults(run=run_install)
     rm = sub.add_parser("uninstall", help="remove exactly what `styler desktop install` added")
     rm.set_defaults(run=run_uninstall)
-    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+
+    def show_help(args: argparse.Namespace) -> int:  # `styler desktop` alone: list the subcommands
+        p.print_help()
+        return 2
+
+    p.set_defaults(run=show_help)
 
 
 def _linux_only() -> None:

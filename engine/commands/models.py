@@ -9,6 +9,8 @@ import argparse
 from pathlib import Path
 
 from engine.errors import StylerError
+from engine.models.folder import models_dir
+from engine.models.registry import human_size, registry
 from engine.models.store import (
     InstalledModel,
     default_style_model,
@@ -18,12 +20,10 @@ from engine.models.store import (
     set_default_model,
     verify_models,
 )
-from engine.models.folder import models_dir
-from engine.models.registry import human_size, registry
 from engine.user_settings import MODELS_DIR, set_setting
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("models", help="install, import and manage model weights")
     sub = p.add_subparsers(title="model commands", metavar="COMMAND")
 
@@ -72,7 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     old.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL",
                      help="the .safetensors file to write")
     old.set_defaults(run=run_import_adaattn)
-    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+
+    def show_help(args: argparse.Namespace) -> int:  # `styler models` alone: list the subcommands
+        p.print_help()
+        return 2
+
+    p.set_defaults(run=show_help)
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from engine.errors import StylerError
 from engine.options import RenderOptions
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "segment",
         help="write the mask a text prompt selects (no stylisation)",

@@ -7,7 +7,7 @@ import argparse
 from engine.resources import sample_styles
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "styles",
         help="list the sample styles (use one with --style NAME)",

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # these load torch: imported where a render runs, not for --h
     from engine.targets import NamedInput
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "stylize",
         help="repaint photos in the style of an image",
@@ -295,7 +295,7 @@ def run(args: argparse.Namespace) -> int:
         pipeline.load_refiner()
     pipeline.set_style(style)
     failures = 0
-    for src, dst in zip(inputs, outputs):
+    for src, dst in zip(inputs, outputs, strict=True):
         try:
             result = pipeline.render_file(src, dst, options, mask=mask)
         except StylerError as exc:

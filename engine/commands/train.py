@@ -50,7 +50,7 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
                    help="torch.compile the network (worth it on long GPU runs; off by default)")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = TrainConfig("", "", "")
     p = subparsers.add_parser(
         "train",

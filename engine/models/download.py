@@ -134,7 +134,7 @@ def _download(url: str, remote: RemoteFile, part: Path, progress: ProgressFn | N
         except _FollowPage as page:
             pages_followed += 1
             if pages_followed > 2:
-                raise StylerError(f"{url}: the server keeps answering with web pages instead of the file")
+                raise StylerError(f"{url}: the server keeps answering with web pages instead of the file") from None
             part.unlink(missing_ok=True)
             url = page.url
 
@@ -191,7 +191,7 @@ def _transfer(url: str, remote: RemoteFile, part: Path, meter: _Meter, cancel: C
                         raise Cancelled()
                     try:
                         chunk = response.read(CHUNK)
-                    except (http.client.IncompleteRead, ConnectionError, socket.timeout, ssl.SSLError) as exc:
+                    except (TimeoutError, http.client.IncompleteRead, ConnectionError, ssl.SSLError) as exc:
                         out.flush()
                         if received > have:
                             raise _Dropped() from exc

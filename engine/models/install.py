@@ -23,7 +23,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from engine.models.archive import extract_wanted
+from engine.atomic import write_atomically
 from engine.checkpoint import (
     RELEASE_ENCODER_FILE,
     RELEASE_FILES,
@@ -32,20 +32,10 @@ from engine.checkpoint import (
     load_model,
     load_pth_state,
 )
-from engine.models.download import CancelFn, ProgressFn, fetch
 from engine.encoder import encoder_state_from_torchvision
 from engine.errors import StylerError
-from engine.atomic import write_atomically
-from engine.segment import check_clipseg_folder
-from engine.models.store import (
-    REFINER_FOLDER_NAME,
-    SEGMENTER_FOLDER_NAME,
-    InstalledModel,
-    check_model_name,
-    downloads_dir,
-    get_installed,
-    record_install,
-)
+from engine.models.archive import extract_wanted
+from engine.models.download import CancelFn, ProgressFn, fetch
 from engine.models.folder import models_dir
 from engine.models.registry import (
     ADAATTN_ZIP,
@@ -56,7 +46,17 @@ from engine.models.registry import (
     get_entry,
     registry,
 )
+from engine.models.store import (
+    REFINER_FOLDER_NAME,
+    SEGMENTER_FOLDER_NAME,
+    InstalledModel,
+    check_model_name,
+    downloads_dir,
+    get_installed,
+    record_install,
+)
 from engine.refiner import check_refiner_folder, is_refiner_folder
+from engine.segment import check_clipseg_folder
 
 ENCODER_NAME = "vgg19-imagenet"
 # What a CLIPSeg folder may hold that from_pretrained reads; anything else is left behind.

@@ -25,12 +25,12 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.errors import StylerError
 from engine.atomic import write_atomically
+from engine.errors import StylerError
 from engine.models.folder import models_dir
 from engine.models.registry import ModelKind, RegistryEntry, get_entry, human_size, registry
 from engine.user_settings import DEFAULT_MODEL, get_setting, set_setting
@@ -133,7 +133,7 @@ def record_install(name: str, kind: ModelKind, path: Path, origin: str, source: 
         "files": _hash_files(path),
         "origin": origin,
         "source": source,
-        "installed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "installed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     _write_manifest(models)
     if kind == "style" and default_style_model() is None:
@@ -222,8 +222,9 @@ def resolve_style_model(name_or_path: str | None) -> Path:
             "see `styler models list`"
         )
     default = default_style_model()
-    if default is not None:
-        return _existing(get_installed(default))  # type: ignore[arg-type]
+    installed = get_installed(default) if default is not None else None
+    if installed is not None:
+        return _existing(installed)
     legacy = models_dir() / f"{DEFAULT_MODEL_NAME}.safetensors"
     if legacy.exists():  # placed by hand: use it rather than refuse
         return legacy
@@ -309,7 +310,7 @@ def remove_model(name: str) -> InstalledModel:
 
 def verify_models() -> list[VerifyResult]:
     """Re-hash every installed file and compare with what was recorded at install time."""
-    from engine.models.download import sha256_of  # the download code is not for start-up
+    from engine.models.download import sha256_of  # inside, as in _hash_files: keeps http out of start-up
 
     results = []
     root = models_dir()

@@ -53,8 +53,8 @@ def variants(study: str, skew_weight: float = 1.0) -> list[Variant]:
     if study == "loss-weights":
         pairs = [(1.0, 0.0), (0.75, 0.25), (0.5, 0.5), (0.25, 0.75), (0.0, 1.0)]
         return [
-            Variant(f"g{g:g}-l{l:g}", f"g {g:g} / l {l:g}", {"lambda_global": g, "lambda_local": l})
-            for g, l in pairs
+            Variant(f"g{g:g}-l{local:g}", f"g {g:g} / l {local:g}", {"lambda_global": g, "lambda_local": local})
+            for g, local in pairs
         ]
     if study == "skew":
         return [

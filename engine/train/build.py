@@ -19,6 +19,7 @@ def build_model(config: TrainConfig) -> tuple[StyleNet, dict[str, Any]]:
     """-> (network on the CPU, provenance to record in the saved model)."""
     if config.init:
         return _from_init(Path(config.init), config)
+    assert config.encoder is not None  # TrainConfig refuses neither
     return _from_encoder(Path(config.encoder), config)
 
 

@@ -46,7 +46,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the network (pays off on long GPU runs)
 
     @property
-    def loss_weights(self) -> "LossWeights":
+    def loss_weights(self) -> LossWeights:
         from engine.train.losses import LossWeights
 
         return LossWeights(self.lambda_global, self.lambda_local, self.lambda_skew, self.lambda_content)
@@ -78,7 +78,7 @@ class TrainConfig:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,7 +57,7 @@ def open_rgb(path: Path) -> Image.Image:
 _UNREADABLE = (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError)
 
 
-class PairStream(Dataset):
+class PairStream(Dataset[dict[str, Any]]):
     """``stream[g]`` -> {"content": (3, crop, crop), "style": (3, crop, crop), "skipped": [paths]}.
 
     Images are resized to load×load (as the release does), randomly cropped and flipped.
@@ -85,7 +86,7 @@ class PairStream(Dataset):
             self._order_epoch = epoch
         return self._order
 
-    def __getitem__(self, g: int) -> dict:
+    def __getitem__(self, g: int) -> dict[str, Any]:
         epoch, position = divmod(g, len(self.content))
         gen = torch.Generator().manual_seed(_seed(self.seed, g, 1))
         skipped: list[str] = []
@@ -117,7 +118,7 @@ class PairStream(Dataset):
         raise StylerError(f"{paths[0].parent}: none of the {len(paths)} images could be read")
 
 
-def collate(samples: list[dict]) -> dict:
+def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "content": torch.stack([s["content"] for s in samples]),
         "style": torch.stack([s["style"] for s in samples]),
@@ -150,7 +151,7 @@ class StreamSampler(Sampler[int]):
 
 def make_loader(
     stream: PairStream, sampler: StreamSampler, workers: int, pin_memory: bool = False
-) -> DataLoader:
+) -> DataLoader[dict[str, Any]]:
     return DataLoader(
         stream,
         batch_size=sampler.batch_size,

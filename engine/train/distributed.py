@@ -78,7 +78,7 @@ def mean_over_ranks(ctx: DistContext, values: dict[str, float]) -> dict[str, flo
     keys = sorted(values)
     t = torch.tensor([values[k] for k in keys], device=ctx.device, dtype=torch.float64)
     dist.all_reduce(t)
-    return {k: float(v) / ctx.world_size for k, v in zip(keys, t.tolist())}
+    return {k: float(v) / ctx.world_size for k, v in zip(keys, t.tolist(), strict=True)}
 
 
 def barrier(ctx: DistContext) -> None:

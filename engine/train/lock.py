@@ -81,7 +81,7 @@ class RunLock:
         os.close(self._fd)  # closing the descriptor drops the lock
         self._fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         self.acquire()
         return self
 

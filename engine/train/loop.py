@@ -40,6 +40,8 @@ SAMPLES_DIR = "samples"
 SAMPLE_COUNT = 4  # content and style images in the sample grid
 
 Log = Callable[[str], None]
+# (content, style) -> (output, loss terms): the objective, plain, under DDP or compiled
+Objective = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
 
 @dataclass
@@ -113,7 +115,8 @@ def _train(
     net, provenance = _prepare_model(config, run_dir, resume)
     net.train()
     channels_last = device.type == "cuda"
-    net.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    # torch's stubs leave out the memory_format that Module.to accepts
+    net.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)  # type: ignore[call-overload]
     optimizer = torch.optim.Adam(net.trainable_parameters(), lr=config.lr)
     state = load_checkpoint(run_dir, net, optimizer) if resume else ResumeState(0, 0.0, 0)
     global_batch = config.batch_size * ctx.world_size
@@ -149,7 +152,7 @@ def _train(
         status.ended(state.step, stopped=False)
         return TrainResult(run_dir, state.step, False, 0, run_dir / MODEL_FILE)
 
-    objective: torch.nn.Module = StyleObjective(net, config.loss_weights, seed=config.seed)
+    objective: Objective = StyleObjective(net, config.loss_weights, seed=config.seed)
     if ctx.active:
         objective = DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
     if config.compile:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from engine.devices import resolve_device
 from engine.atomic import write_atomically
+from engine.devices import resolve_device
 from engine.train.plots import line_plot
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def comparison_grid(
     grid = Image.new("RGB", (len(cells) * (size + PAD) + PAD, HEADER + rows * (size + PAD) + PAD), "white")
     draw = ImageDraw.Draw(grid)
     font = ImageFont.load_default()
-    for c, (heading, images) in enumerate(zip(headings, cells)):
+    for c, (heading, images) in enumerate(zip(headings, cells, strict=True)):
         x = PAD + c * (size + PAD)
         draw.text((x, 5), heading, fill="black", font=font)
         for r in range(rows):
@@ -54,13 +54,13 @@ def comparison_grid(
     return grid
 
 
-def _final(result: "VariantResult", key: str) -> str:
+def _final(result: VariantResult, key: str) -> str:
     return f"{result.metrics[-1][key]:.4g}" if result.metrics else "–"
 
 
 def write_report(
     study: str,
-    results: list["VariantResult"],
+    results: list[VariantResult],
     content: torch.Tensor,
     style: torch.Tensor,
     columns: list[torch.Tensor],
@@ -82,7 +82,7 @@ def write_report(
     lines = [
         f"# Ablation: {study}",
         "",
-        f"Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `styler ablate {study}`. Each variant "
+        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `styler ablate {study}`. Each variant "
         f"trained {cfg.steps} steps at batch {cfg.batch_size}, crop {cfg.crop_size} px (load {cfg.load_size}), "
         f"lr {cfg.lr:g}, seed {cfg.seed}, precision {cfg.precision}, device {resolve_device(cfg.device)}, from "
         f"`{cfg.init or cfg.encoder}`; content `{cfg.content}`, style `{cfg.style}`. Runs: `runs/<variant>/`.",

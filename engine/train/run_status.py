@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -44,7 +44,7 @@ def read_status(run_dir: Path) -> RunStatus | None:
 
 
 def write_status(run_dir: Path, status: RunStatus) -> None:
-    status.updated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    status.updated = datetime.now(UTC).isoformat(timespec="seconds")
     text = json.dumps(asdict(status), indent=2)
     write_atomically(Path(run_dir) / STATUS_FILE, lambda tmp: _write_text(tmp, text))
 
@@ -81,7 +81,7 @@ class StatusRecorder:
         self._write("stopped" if stopped else "finished")
 
     @contextmanager
-    def failures_recorded(self) -> Iterator["StatusRecorder"]:
+    def failures_recorded(self) -> Iterator[StatusRecorder]:
         """Any exception leaving the block after ``running`` marks the run failed with its message
         (an error before it, e.g. a mistaken --resume, says nothing about the run's state)."""
         try:

@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from engine.errors import StylerError
 from engine.atomic import write_atomically
+from engine.errors import StylerError
 from engine.network import StyleNet
 
 CHECKPOINT = "checkpoint.pt"

@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 STOP_FILE = "STOP"
+
+
+# What signal.signal returns and accepts: a function, SIG_DFL/SIG_IGN, or None (set outside Python).
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 class StopWatcher:
     def __init__(self, run_dir: Path) -> None:
         self.stop_file = run_dir / STOP_FILE
         self._signalled = False
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, _Handler] = {}
 
-    def __enter__(self) -> "StopWatcher":
+    def __enter__(self) -> StopWatcher:
         # Signal handlers can only be set from the main thread (an embedding app may not be).
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -21,10 +22,12 @@ from engine.errors import StylerError
 from engine.naming import check_name_template
 from styler_app.settings import PREVIEW_SIZES, AppSettings
 
-PRECISIONS = (("auto", "Automatic (float32)"), ("fp32", "float32"), ("bf16", "bfloat16 (faster on recent GPUs)"), ("fp16", "float16 (GPU only)"))
+PRECISIONS = (
+    ("auto", "Automatic (float32)"), ("fp32", "float32"), ("bf16", "bfloat16 (faster on recent GPUs)"), ("fp16", "float16 (GPU only)"),
+)
 
 
-def _with_browse(edit: QLineEdit, choose: callable) -> QWidget:  # type: ignore[valid-type]
+def _with_browse(edit: QLineEdit, choose: Callable[[], None]) -> QWidget:
     box = QWidget()
     row = QHBoxLayout(box)
     row.setContentsMargins(0, 0, 0, 0)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import qVersion
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
 
 
-def format_environment(environment: dict, log_folder: str) -> str:
+def format_environment(environment: dict[str, Any], log_folder: str) -> str:
     if not environment:
         lines = ["engine: still starting (torch is loading in the background)"]
     elif "error" in environment:

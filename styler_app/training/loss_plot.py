@@ -4,6 +4,8 @@ so a fast run (or a 100 000-line history) never floods the event loop."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
@@ -103,7 +105,7 @@ class LossPlot(QWidget):
         self._smoothed = {term: _Series() for term in TERMS}
         self._running = {term: 0.0 for term in TERMS}
 
-    def append(self, records: list[dict]) -> None:
+    def append(self, records: list[dict[str, Any]]) -> None:
         records = [r for r in records if "step" in r]
         if not records:
             return
@@ -136,7 +138,7 @@ class LossPlot(QWidget):
         for term, curve in self.curves.items():
             curve.setData(*envelope(steps, self._smoothed[term].view()))
 
-    def show_weighted_terms(self, config: dict) -> None:
+    def show_weighted_terms(self, config: dict[str, Any]) -> None:
         """Hide the curves of terms the run does not optimise (λ = 0): logged for comparisons,
         they would set the scale. A click on a legend entry shows a hidden curve again."""
         weights = {"global": config.get("lambda_global", 1), "local": config.get("lambda_local", 1),

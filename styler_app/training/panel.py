@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QPixmap
@@ -79,7 +80,7 @@ class TrainingPanel(QWidget):
         self.current: RunSummary | None = None
         self._pending: Callable[[tuple[FolderCheck, FolderCheck]], None] | None = None
         self._tasks: list[_FolderCheckTask] = []
-        self._latest: dict = {}
+        self._latest: dict[str, Any] = {}
 
         self.check_button = QPushButton("Check")
         self.check_button.setToolTip(f"Check the folders and time {PROBE_STEPS} real steps at these settings")
@@ -255,7 +256,7 @@ class TrainingPanel(QWidget):
 
         self._with_folders_checked(probe)
 
-    def _probe_done(self, result: dict) -> None:
+    def _probe_done(self, result: dict[str, Any]) -> None:
         memory = result["peak_memory_bytes"] / 2**30
         kind = "GPU memory" if result["memory_kind"] == "GPU" else "memory (whole process)"
         self.show_info(
@@ -333,14 +334,14 @@ class TrainingPanel(QWidget):
 
     # ------------------------------------------------------------------ monitor signals
 
-    def _metrics(self, records: list, reset: bool) -> None:
+    def _metrics(self, records: list[dict[str, Any]], reset: bool) -> None:
         if reset:
             self.plot.clear()
         self.plot.append(records)
         if records:
             self._latest = records[-1]
 
-    def _log_lines(self, lines: list, reset: bool) -> None:
+    def _log_lines(self, lines: list[str], reset: bool) -> None:
         if reset:
             self.log.clear()
         for line in lines:

@@ -4,6 +4,7 @@ loss, training time and settings. Choosing 2–4 rows enables Compare."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
@@ -22,7 +23,7 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def settings_text(config: dict) -> str:
+def settings_text(config: dict[str, Any]) -> str:
     if not config:
         return ""
     levels = ",".join(map(str, config.get("levels") or [3, 4, 5]))

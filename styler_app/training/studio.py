@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QScrollArea
@@ -51,7 +51,7 @@ class CompareJob:
 
 
 class TrainingStudio(QObject):
-    def __init__(self, window: "MainWindow", chooser: ModelChooser) -> None:
+    def __init__(self, window: MainWindow, chooser: ModelChooser) -> None:
         super().__init__(window)
         self.window = window
         self.chooser = chooser
@@ -88,7 +88,7 @@ class TrainingStudio(QObject):
         self.window.settings.sync()
         self.window.engine_settings_changed()
 
-    def environment_ready(self, environment: dict) -> None:
+    def environment_ready(self, environment: dict[str, Any]) -> None:
         self.panel.form.set_devices(list(environment.get("devices", [])))
 
     def started(self) -> None:

@@ -82,7 +82,7 @@ class BrowserPane(QWidget):
         banner_layout.addWidget(self.banner_button)
         banner_layout.addWidget(close)
         self.banner.hide()
-        self._banner_folder = ""
+        self._banner_folder: str = ""
 
         self.count_label = QLabel("No folder open — File ▸ Open folder… or drop photos here")
         self.count_label.setWordWrap(True)

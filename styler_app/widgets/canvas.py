@@ -71,7 +71,7 @@ class PreviewCanvas(QWidget):
         self._rebuild_overlay()
         self.update()
 
-    def mask(self) -> QImage | None:
+    def mask_image(self) -> QImage | None:  # not `mask`: that is QWidget's clip region
         return self._mask
 
     def original(self) -> QImage | None:

@@ -55,7 +55,9 @@ class HistoryStrip(QListWidget):
     def add(self, snapshot: Snapshot, image: QImage) -> None:
         if self.count() and self.item(0).data(Qt.ItemDataRole.UserRole) == snapshot:
             return  # the same settings again (e.g. a brush re-render): keep one entry
-        thumb = QPixmap.fromImage(image.scaled(self.iconSize(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        thumb = QPixmap.fromImage(
+            image.scaled(self.iconSize(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        )
         item = QListWidgetItem(QIcon(thumb), "")
         prompt = ", ".join(snapshot.options.prompts) or "everything"
         item.setToolTip(f"{snapshot.content.name} · {snapshot.style.stem} · {prompt} · strength {snapshot.options.strength:.2f}")

@@ -193,7 +193,7 @@ class JobsPanel(QWidget):
         self.open_button.setEnabled(row is not None and row.output is not None)
         item = self.tree.currentItem()
         reason = item.data(0, Qt.ItemDataRole.UserRole + 1) if item is not None else None
-        if reason:
+        if reason and item is not None:
             self.detail.setText(f"{item.text(0)}: {reason}" if item.parent() else str(reason))
         elif row is not None and row.output is not None:
             self.detail.setText(f"Output: {row.output}")

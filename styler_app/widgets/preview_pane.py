@@ -67,7 +67,7 @@ class PreviewPane(QWidget):
         for button, mode in ((self.brush_off, ""), (self.brush_add, "add"), (self.brush_erase, "erase"),
                              (self.select, "select")):
             self.tools.addButton(button)
-            button.toggled.connect(lambda on, mode=mode: on and self._set_mode(mode))
+            button.toggled.connect(lambda on, mode=mode: self._set_mode(mode) if on else None)
         self.brush_size = QLabeledSlider(Qt.Orientation.Horizontal)
         self.brush_size.setRange(2, 200)
         self.brush_size.setValue(24)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -36,7 +36,7 @@ def image_paths_from(event: QDragEnterEvent | QDropEvent) -> list[Path]:
 class _StyleList(QListView):
     """The gallery view; accepts dropped image files as new styles."""
 
-    dropped = Signal(list)
+    dropped = Signal(list)  # list[Path]: the image files dropped
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,7 +49,7 @@ class _StyleList(QListView):
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event: QDragEnterEvent) -> None:  # type: ignore[override]
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:

@@ -140,7 +140,7 @@ def test_a_run_folder_in_use_is_refused(qtbot, panel) -> None:  # type: ignore[n
         assert not panel.monitor.live
     finally:
         holder.kill()
-        holder.wait()
+        holder.communicate()  # waits, and closes the pipe
     # The holder is gone (killed, as a crash would): its lock went with it.
     assert run_summary(run_dir).state == "new"
 

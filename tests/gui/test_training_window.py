@@ -10,9 +10,9 @@ import pytest
 import torch
 from PySide6.QtGui import QImage
 
+from engine.resources import sample_styles
 from engine.train.config import TrainConfig
 from engine.train.loop import train
-from engine.resources import sample_styles
 from tests.gui.test_window import wait_for_preview
 from tests.test_train import make_init, write_images
 

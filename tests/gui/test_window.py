@@ -246,7 +246,7 @@ def test_a_prompt_previews_with_its_mask(qtbot, tmp_path: Path, tiny_model: Path
         preview = wait_for_preview(qtbot, window)
         assert preview.request.options.prompts == ("sky", "water")
         assert preview.mask is not None and preview.mask.shape == (48, 64)
-        assert window.preview.canvas.mask() is not None  # the overlay the brush paints on
+        assert window.preview.canvas.mask_image() is not None  # the overlay the brush paints on
     finally:
         window.shutdown()
 
@@ -285,7 +285,8 @@ def test_saving_with_several_photos_selected_saves_each_as_one_job(qtbot, window
     for index in range(3):
         content = photos / f"photo{index}.jpg"
         saved = out / output_name(window.settings.name_template, content, sample_styles()[0])
-        assert Image.open(saved).size == Image.open(content).size  # full resolution, one file each
+        with Image.open(saved) as result, Image.open(content) as original:
+            assert result.size == original.size  # full resolution, one file each
     assert window.jobs.state_of(job_ids[0]) == "done"
 
 
@@ -298,7 +299,8 @@ def test_selection_names_do_not_collide(tmp_path: Path) -> None:
 def test_saved_names_are_the_batch_names(tmp_path: Path) -> None:
     """A prompt with a slash must not make a sub-folder; an inverted region says so."""
     options = RenderOptions(prompts=("sky/clouds", "Old Tree"), invert=True)
-    names = [p.name for p in selection_destinations("{stem}_{prompt}_{style}{ext}", [tmp_path / "a.jpg"], Path("Starry Night.png"), options, tmp_path)]
+    template = "{stem}_{prompt}_{style}{ext}"
+    names = [p.name for p in selection_destinations(template, [tmp_path / "a.jpg"], Path("Starry Night.png"), options, tmp_path)]
     assert names == ["a_not-sky-clouds_old-tree_starry-night.jpg"]
 
 

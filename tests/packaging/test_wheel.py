@@ -44,7 +44,8 @@ def test_installed_wheel_runs_outside_the_checkout(dist: Dist, model_path: Path,
     listed = dict(line.split(maxsplit=1) for line in venv.styler("styles", cwd=work, env=env).stdout.splitlines())
     assert "swirl-night" in listed and len(listed) >= 5
     for path in listed.values():
-        assert Path(path).is_relative_to(venv.root) and Image.open(path).size[0] > 0
+        with Image.open(path) as image:
+            assert Path(path).is_relative_to(venv.root) and image.size[0] > 0
 
     photo = random_photo(work / "photo.jpg", (72, 40), seed=4)
     venv.styler("stylize", "photo.jpg", "--style", "swirl-night", "--model", str(model_path),

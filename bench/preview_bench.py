@@ -31,13 +31,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import torch
+import torch  # noqa: E402 - after the path set-up above
 
-from bench.release_models import PHOTOS, release_state, styler_model
-from engine.checkpoint import save_model
-from engine.options import RenderOptions
-from styler_app.requests import RenderRequest
-from styler_app.session import EngineConfig, EngineSession
+from bench.release_models import PHOTOS, release_state, styler_model  # noqa: E402 - after the path set-up above
+from engine.checkpoint import save_model  # noqa: E402 - after the path set-up above
+from engine.options import RenderOptions  # noqa: E402 - after the path set-up above
+from styler_app.requests import RenderRequest  # noqa: E402 - after the path set-up above
+from styler_app.session import EngineConfig, EngineSession  # noqa: E402 - after the path set-up above
 
 CHANGES = ("first preview", "style change", "strength change", "photo change")
 
@@ -73,7 +73,7 @@ def one_round(config: EngineConfig, photos: Path, size: int, quick: bool) -> dic
     if quick:
         idle = timed(lambda: [session.prefetch_style(r.style, context) for r in (first, style)])  # type: ignore[arg-type]
         times["idle at launch"] = idle + idle
-    for change, request in zip(CHANGES, (first, style, strength, photo)):
+    for change, request in zip(CHANGES, (first, style, strength, photo), strict=True):
         quick_wall = quick_cpu = 0.0
         if quick:
             quick_wall, quick_cpu = timed(lambda request=request: session.quick_preview(request, size, context))

@@ -29,12 +29,12 @@ from styler_app.mask_edits import MaskEdits
 from styler_app.menus import build_menus
 from styler_app.model_setup import ModelSetup
 from styler_app.preview_controller import PreviewController
-from styler_app.style_prefetch import StylePrefetcher
 from styler_app.render_settings import RenderSettings
 from styler_app.requests import PreviewResult
 from styler_app.saving import IMAGE_FILTER, Saving
 from styler_app.session import EngineConfig, EngineSession
 from styler_app.settings import AppSettings
+from styler_app.style_prefetch import StylePrefetcher
 from styler_app.training.model_chooser import ModelChooser
 from styler_app.training.studio import TrainingStudio
 from styler_app.widgets.browser import BrowserPane
@@ -151,7 +151,11 @@ class MainWindow(QMainWindow):
         self.styles.user_styles_changed.connect(lambda _styles: self.prefetch.start())
         strength = self.styles.strength  # dragged: blended pixels at once, the exact render on release
         strength.sliderPressed.connect(self.previews.begin_strength_drag)
-        strength.valueChanged.connect(lambda value: strength.isSliderDown() and self.previews.drag_strength(float(value)))
+        def on_strength(value: float) -> None:
+            if strength.isSliderDown():
+                self.previews.drag_strength(float(value))
+
+        strength.valueChanged.connect(on_strength)
         strength.sliderReleased.connect(self.previews.end_strength_drag)
         self.previews.shown.connect(self._record_history)
         self.history.restore_requested.connect(self.restore_snapshot)

@@ -27,7 +27,7 @@ from styler_app.mask_edits import MaskEdits
 from styler_app.requests import PreviewResult
 from styler_app.strength_blend import StrengthBlend
 from styler_app.widgets.preview_pane import PreviewPane
-from styler_app.worker import EngineWorker, FunctionJob, JobState
+from styler_app.worker import EngineWorker, FunctionJob, JobContext, JobState
 
 PREVIEW_DEBOUNCE_MS = 350
 ShowMessage = Callable[[str, int], None]  # (text, milliseconds): the status bar

@@ -92,7 +92,7 @@ class EngineSession:
             self._model_name = path.stem
         return self._pipeline
 
-    def quick_pipeline(self, context: JobContext | None = None) -> Pipeline:
+    def quick_pipeline(self, context: JobControl | None = None) -> Pipeline:
         """The pipeline of quick passes: the same model, its own caches (see ``Pipeline.quick``)."""
         if self._quick is None:
             self._quick = self.pipeline(context).quick(max(1, self.config.style_size // QUICK_DIVISOR))
@@ -150,7 +150,7 @@ class EngineSession:
             photo_size=photo_size,
         )
 
-    def quick_preview(self, request: RenderRequest, size: int, context: JobContext) -> PreviewResult:
+    def quick_preview(self, request: RenderRequest, size: int, context: JobControl) -> PreviewResult:
         """The preview rendered at 1/QUICK_DIVISOR of ``size`` through the quick pipeline and
         scaled up to the preview's size: something to show while ``preview`` renders."""
         from PySide6.QtCore import Qt
@@ -328,7 +328,7 @@ class EngineSession:
         """How many style encodings both passes have run (the style caches' misses)."""
         return sum(p.stylizer.style_encodings for p in (self._pipeline, self._quick) if p is not None)
 
-    def prefetch_style(self, style: Path, context: JobContext) -> None:
+    def prefetch_style(self, style: Path, context: JobControl) -> None:
         """Encode ``style`` for the quick and the full pass ahead of its first use (idle
         time), the model loaded first if need be; the current style stays current."""
         key = self._style_key_of(style)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from engine.batch.lock import LOCK_NAME
 from engine.batch import MANIFEST_NAME
+from engine.batch.lock import LOCK_NAME
 from tests.conftest import random_photo
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -157,16 +157,17 @@ def _transfer(url: str, remote: RemoteFile, part: Path, meter: _Meter, cancel: C
     try:
         response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
     except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:
-            # Our .part is at least as long as the file: it is complete or stale.
-            total = _total_from_content_range(exc.headers.get("Content-Range"))
-            if total == have:
-                return
-            part.unlink(missing_ok=True)
-            raise _Dropped() from None
-        if "text/html" in (exc.headers.get("Content-Type") or "") and _is_quota_page(_read_text(exc)):
-            raise _quota_error(url) from None  # Drive sometimes sends its quota page as a 403
-        raise _http_error(url, exc.code, exc.reason) from None
+        with exc:  # an error response keeps its connection open until closed
+            if exc.code == 416 and have:
+                # Our .part is at least as long as the file: it is complete or stale.
+                total = _total_from_content_range(exc.headers.get("Content-Range"))
+                if total == have:
+                    return
+                part.unlink(missing_ok=True)
+                raise _Dropped() from None
+            if "text/html" in (exc.headers.get("Content-Type") or "") and _is_quota_page(_read_text(exc)):
+                raise _quota_error(url) from None  # Drive sometimes sends its quota page as a 403
+            raise _http_error(url, exc.code, exc.reason) from None
     except (urllib.error.URLError, OSError) as exc:
         raise _network_error(url, exc) from None
     with response:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,11 @@ def load_pth_state(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise StylerError(f"{path}: file not found")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch's advice on old pickle protocols is about its own loader, not the file;
+            # whether the file is plain weights is decided by the error below.
+            warnings.filterwarnings("ignore", message=".*weights_only Unpickler might not support")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         # torch's own message suggests weights_only=False, i.e. running the file's code: never.
         raise StylerError(

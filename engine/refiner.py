@@ -17,7 +17,6 @@ the whole photo; ``upsample_logits`` brings them to the photo's pixels.
 from __future__ import annotations
 
 import json
-import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import torch.nn.functional as F
 from engine.devices import resolve_device
 from engine.errors import StylerError
 from engine.image_io import image_key, to_uint8
+from engine.loaded_models import LoadedModels
 from engine.options import Click
 
 if TYPE_CHECKING:  # transformers is imported when a model loads, not when the CLI starts
@@ -213,20 +213,13 @@ def check_refiner_folder(folder: Path) -> None:
             )
 
 
-_loaded: dict[tuple[str, str], Refiner] = {}
-_loaded_lock = threading.Lock()
+_loaded: LoadedModels[Refiner] = LoadedModels(Refiner.from_folder)
 
 
 def load_refiner(folder: Path, device: str | torch.device = "auto") -> Refiner:
     """The process-wide Refiner for ``folder`` on ``device``: loaded on first use only."""
-    target = device if isinstance(device, torch.device) else resolve_device(device)
-    key = (str(Path(folder).resolve()), str(target))
-    with _loaded_lock:
-        if key not in _loaded:
-            _loaded[key] = Refiner.from_folder(Path(folder), target)
-        return _loaded[key]
+    return _loaded.get(folder, device)
 
 
 def forget_loaded_refiners() -> None:
-    with _loaded_lock:
-        _loaded.clear()
+    _loaded.forget()

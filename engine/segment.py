@@ -12,7 +12,6 @@ and a new prompt on the same photo costs only its text pass and one decoder pass
 from __future__ import annotations
 
 import json
-import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ import torch
 from engine.devices import resolve_device
 from engine.errors import StylerError
 from engine.image_io import image_key, to_uint8
+from engine.loaded_models import LoadedModels
 
 if TYPE_CHECKING:  # transformers is imported when a model loads, not when the CLI starts
     from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
@@ -166,21 +166,13 @@ def check_clipseg_folder(folder: Path) -> None:
             )
 
 
-_loaded: dict[tuple[str, str], Segmenter] = {}
-_loaded_lock = threading.Lock()
+_loaded: LoadedModels[Segmenter] = LoadedModels(Segmenter.from_folder)
 
 
 def load_segmenter(folder: Path, device: str | torch.device = "auto") -> Segmenter:
     """The process-wide Segmenter for ``folder`` on ``device``: loaded on first use only."""
-    target = device if isinstance(device, torch.device) else resolve_device(device)
-    key = (str(Path(folder).resolve()), str(target))
-    with _loaded_lock:
-        if key not in _loaded:
-            _loaded[key] = Segmenter.from_folder(Path(folder), target)
-        return _loaded[key]
+    return _loaded.get(folder, device)
 
 
 def forget_loaded_segmenters() -> None:
-    """Drop the process-wide models (frees their memory; the next use reloads)."""
-    with _loaded_lock:
-        _loaded.clear()
+    _loaded.forget()

@@ -28,6 +28,7 @@ def run_gui(open_paths: list[Path] | None = None) -> int:
 
     from engine import __version__
     from engine.resources import APP_ID, ICON_SIZES, icon_png
+    from styler_app.gui_thread_gc import collect_garbage_on_gui_thread
     from styler_app.logs import setup_logging
     from styler_app.main_window import MainWindow
     from styler_app.settings import APPLICATION, ORGANIZATION
@@ -35,6 +36,7 @@ def run_gui(open_paths: list[Path] | None = None) -> int:
     # Qt 6 scales by the screen's device-pixel ratio; pass fractional factors (150 %) through.
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = cast(QApplication, QApplication.instance() or QApplication(sys.argv))  # only QApplications are made here
+    collect_garbage_on_gui_thread()  # before the engine, thumbnail or batch threads exist
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)

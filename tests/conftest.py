@@ -3,6 +3,8 @@ model imported from them (built once per test session)."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,25 @@ def release_state(release_dir: Path) -> dict:
 @pytest.fixture(scope="session")
 def model_path(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return import_release(release_dir, tmp_path_factory.mktemp("model") / "adaattn.safetensors")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_automatic_garbage_collection() -> Iterator[None]:
+    """As in the app (styler_app/gui_thread_gc.py): a collection run by the engine thread
+    can destroy a dead test's widgets off the GUI thread and segfault the whole run."""
+    gc.disable()
+    yield
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def garbage_collected_on_main_thread() -> Iterator[None]:
+    """Collect after every test, on the main thread: the young generations each time, all of
+    them as often as CPython's own thresholds would (a full pass costs ~0.2 s here)."""
+    yield
+    gc.collect(1)
+    if gc.get_count()[2] > gc.get_threshold()[2]:
+        gc.collect(2)
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,7 @@ from typing import Any
 
 from engine.atomic import write_atomically
 from engine.errors import StylerError
+from engine.models.checksum import sha256_of
 from engine.models.folder import models_dir
 from engine.models.registry import ModelKind, RegistryEntry, get_entry, human_size, registry
 from engine.user_settings import DEFAULT_MODEL, get_setting, set_setting
@@ -114,10 +115,6 @@ def _from_record(name: str, record: dict[str, Any]) -> InstalledModel:
 
 
 def _hash_files(path: Path) -> dict[str, dict[str, Any]]:
-    # Here, not at the top: the download module pulls in http and ssl, which `styler models
-    # list` and every `--help` would otherwise pay for.
-    from engine.models.download import sha256_of
-
     root = models_dir()
     paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     return {p.relative_to(root).as_posix(): {"size": p.stat().st_size, "sha256": sha256_of(p)} for p in paths}
@@ -310,8 +307,6 @@ def remove_model(name: str) -> InstalledModel:
 
 def verify_models() -> list[VerifyResult]:
     """Re-hash every installed file and compare with what was recorded at install time."""
-    from engine.models.download import sha256_of  # inside, as in _hash_files: keeps http out of start-up
-
     results = []
     root = models_dir()
     for model in installed_models():

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Literal
 
 from engine.options import RenderOptions
+from styler_app.job_protocol import JobContext
 from styler_app.requests import BatchResult, PreviewResult, RenderRequest, SaveResult, SelectionResult
 from styler_app.session import EngineSession
-from styler_app.worker import JobContext
 
 
 def session_of(context: JobContext) -> EngineSession:

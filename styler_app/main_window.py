@@ -24,6 +24,7 @@ from styler_app.bottom_docks import BottomDocks
 from styler_app.choices import Choices
 from styler_app.dialogs.settings_dialog import SettingsDialog
 from styler_app.dialogs.system_info import SystemInfoDialog, format_environment
+from styler_app.job_protocol import EngineSessionLike
 from styler_app.logs import log_folder
 from styler_app.mask_edits import MaskEdits
 from styler_app.menus import build_menus
@@ -42,7 +43,7 @@ from styler_app.widgets.jobs_panel import JobsPanel
 from styler_app.widgets.preview_pane import PreviewPane
 from styler_app.widgets.prompt import PromptPanel
 from styler_app.widgets.styles import StylePanel, image_paths_from
-from styler_app.worker import EngineSessionLike, EngineWorker
+from styler_app.worker import EngineWorker
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from styler_app.dialogs.first_run import FirstRunDialog
+from styler_app.job_protocol import FunctionJob, JobState
 from styler_app.jobs import session_of
 from styler_app.requests import MissingModel
-from styler_app.worker import EngineWorker, FunctionJob, JobState
+from styler_app.worker import EngineWorker
 
 
 class ModelSetup(QObject):

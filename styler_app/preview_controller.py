@@ -22,12 +22,13 @@ from PySide6.QtGui import QImage
 from engine.options import Click
 from styler_app.choices import Choices
 from styler_app.images import mask_to_qimage
+from styler_app.job_protocol import FunctionJob, JobContext, JobState
 from styler_app.jobs import PreviewJob, session_of
 from styler_app.mask_edits import MaskEdits
 from styler_app.requests import PreviewResult
 from styler_app.strength_blend import StrengthBlend
 from styler_app.widgets.preview_pane import PreviewPane
-from styler_app.worker import EngineWorker, FunctionJob, JobContext, JobState
+from styler_app.worker import EngineWorker
 
 PREVIEW_DEBOUNCE_MS = 350
 ShowMessage = Callable[[str, int], None]  # (text, milliseconds): the status bar

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # for annotations only; never imported on the GUI thread
     from engine.image_io import LoadedImage
     from engine.pipeline import Pipeline, RenderResult
     from engine.segment import Segmenter
-    from styler_app.worker import JobControl
+    from styler_app.job_protocol import JobControl
 
 
 @dataclass(frozen=True)

@@ -26,115 +26,27 @@ import itertools
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypeVar, cast
+from typing import Any, cast
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from engine.errors import Cancelled, Remedy, StylerError
+from styler_app.job_protocol import EngineSessionLike, FunctionJob, Job, JobKind, JobState, Result
+
+# Built here for each job; re-exported because styler_app/training/studio.py imports it from
+# this module (that folder was off limits when the job protocol moved out).
+from styler_app.job_protocol import JobContext as JobContext
 
 log = logging.getLogger(__name__)
 
-# The GUI repaints at most this often per job however fast the engine reports.
-PROGRESS_INTERVAL_S = 0.05
 # What to do about an engine error, in the window's terms (the CLI has its own wording).
 GUI_REMEDIES: dict[Remedy, str] = {
     "smaller_image": "choose a smaller preview size or another device in Edit ▸ Settings",
     "other_device": "choose another device in Edit ▸ Settings",
     "other_segmenter": "install CLIPSeg again from Help ▸ Models…",
 }
-
-
-class JobContext:
-    """What a running job sees: throttled progress, its cancel flag, per-item failures and
-    the engine session that owns the models."""
-
-    def __init__(self, job_id: int, worker: EngineWorker, cancel_event: threading.Event) -> None:
-        self.job_id = job_id
-        self._worker = worker
-        self._cancel_event = cancel_event
-        self._last_emit = 0.0
-
-    @property
-    def session(self) -> EngineSessionLike:
-        return self._worker._session_for_jobs()
-
-    def cancelled(self) -> bool:
-        return self._cancel_event.is_set()
-
-    def check(self) -> None:
-        if self._cancel_event.is_set():
-            raise Cancelled()
-
-    def progress(self, fraction: float, message: str = "") -> None:
-        now = time.monotonic()
-        if fraction < 1.0 and now - self._last_emit < PROGRESS_INTERVAL_S:
-            return  # dropped: a newer report will follow within the interval
-        self._last_emit = now
-        self._worker.progress.emit(self.job_id, float(fraction), message)
-
-    def item_failed(self, item: str, reason: str) -> None:
-        self._worker.item_failed.emit(self.job_id, item, reason)
-
-    def partial(self, payload: object) -> None:
-        """An early answer before the job's result (e.g. a quick low-resolution preview);
-        dropped once the job is cancelled."""
-        if not self._cancel_event.is_set():
-            self._worker.partial.emit(self.job_id, payload)
-
-
-# What a job is, for queue priority and for asking before quitting.
-# "idle": prefetching (e.g. the gallery's styles); any other job submitted cancels it.
-JobKind = Literal["config", "preview", "task", "save", "batch", "idle"]
-# How a job ended; ``finished`` carries one of these.
-JobState = Literal["done", "cancelled", "failed"]
-
-Result = TypeVar("Result")
-Result_co = TypeVar("Result_co", covariant=True)
-
-
-class Job(Protocol[Result_co]):
-    """Anything the worker can run. ``run`` executes in the worker thread."""
-
-    @property
-    def kind(self) -> JobKind: ...
-
-    @property
-    def title(self) -> str: ...  # shown in the Jobs panel
-
-    def run(self, context: JobContext) -> Result_co: ...
-
-
-class EngineSessionLike(Protocol):
-    """What the worker itself asks of its session (jobs ask more: see ``jobs.session_of``)."""
-
-    def describe(self) -> dict[str, str]: ...
-
-
-class JobControl(Protocol):
-    """What engine work sees of the job it runs in: a ``JobContext``, or a share of one."""
-
-    def cancelled(self) -> bool: ...
-
-    def check(self) -> None: ...
-
-    def progress(self, fraction: float, message: str = "") -> None: ...
-
-    def item_failed(self, item: str, reason: str) -> None: ...
-
-
-@dataclass
-class FunctionJob(Generic[Result]):
-    """A job made of a plain function of the context (used for small engine queries)."""
-
-    title: str
-    function: Callable[[JobContext], Result]
-    kind: JobKind = "task"
-
-    def run(self, context: JobContext) -> Result:
-        return self.function(context)
 
 
 @dataclass
@@ -167,7 +79,7 @@ class EngineWorker(QObject):
 
     Signals:
         started(job_id, kind): a job began running.
-        progress(job_id, fraction, message): at most every PROGRESS_INTERVAL_S per job,
+        progress(job_id, fraction, message): at most every ``job_protocol.PROGRESS_INTERVAL_S`` per job,
             plus the final 1.0.
         result(job_id, payload): the job's return value (e.g. a PreviewResult).
         partial(job_id, payload): an early answer the job sent before its result
@@ -325,7 +237,8 @@ class EngineWorker(QObject):
         self._session = None  # built lazily by the next job that needs it
         self.status.emit({"model": "not loaded"})
 
-    def _session_for_jobs(self) -> EngineSessionLike:
+    def session_for_jobs(self) -> EngineSessionLike:
+        """The session, built on first use (``JobContext.session``); worker thread only."""
         if self._session is None:
             self._session = self._session_factory()
         return self._session

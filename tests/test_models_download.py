@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import Cancelled, StylerError
-from engine.models import download
+from engine.models import transfer
 from engine.models.download import fetch, part_path
 from engine.models.registry import RemoteFile
 from tests.local_http_server import QUOTA_PAGE, LocalServer, Route, clear_proxy_env, virus_scan_page
@@ -173,7 +173,7 @@ def test_unreachable_proxy_is_named(server: LocalServer, tmp_path: Path, monkeyp
 def test_disk_full_checked_before_downloading(server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = server.add("/w.bin", Route(body=PAYLOAD))
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(download.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    monkeypatch.setattr(transfer.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
     with pytest.raises(StylerError, match="not enough free disk space"):
         fetch(remote(url), tmp_path / "w.bin")
     assert not (tmp_path / "w.bin").exists()
@@ -186,7 +186,7 @@ def test_disk_full_while_writing(server: LocalServer, tmp_path: Path, monkeypatc
         def write(self, data: bytes) -> int:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(download, "open", lambda path, mode: FullDisk(), raising=False)
+    monkeypatch.setattr(transfer, "open", lambda path, mode: FullDisk(), raising=False)
     with pytest.raises(StylerError, match="disk full"):
         fetch(remote(url), tmp_path / "w.bin")
     assert not (tmp_path / "w.bin").exists()

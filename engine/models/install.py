@@ -35,7 +35,7 @@ from engine.checkpoint import (
 from engine.encoder import encoder_state_from_torchvision
 from engine.errors import StylerError
 from engine.models.archive import extract_wanted
-from engine.models.download import CancelFn, ProgressFn, fetch
+from engine.models.download import fetch
 from engine.models.folder import models_dir
 from engine.models.registry import (
     ADAATTN_ZIP,
@@ -55,6 +55,7 @@ from engine.models.store import (
     get_installed,
     record_install,
 )
+from engine.models.transfer import CancelFn, ProgressFn
 from engine.refiner import check_refiner_folder, is_refiner_folder
 from engine.segment import check_clipseg_folder
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from engine.atomic import write_atomically
 from engine.errors import StylerError
+from engine.models.checksum import sha256_of
 from engine.models.folder import models_dir
 from engine.models.registry import ModelKind, RegistryEntry, get_entry, human_size, registry
 from engine.user_settings import DEFAULT_MODEL, get_setting, set_setting
@@ -114,10 +115,6 @@ def _from_record(name: str, record: dict[str, Any]) -> InstalledModel:
 
 
 def _hash_files(path: Path) -> dict[str, dict[str, Any]]:
-    # Here, not at the top: the download module pulls in http and ssl, which `styler models
-    # list` and every `--help` would otherwise pay for.
-    from engine.models.download import sha256_of
-
     root = models_dir()
     paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     return {p.relative_to(root).as_posix(): {"size": p.stat().st_size, "sha256": sha256_of(p)} for p in paths}
@@ -233,18 +230,9 @@ def resolve_style_model(name_or_path: str | None) -> Path:
 
 def resolve_segmenter(folder: str | None) -> Path:
     """``--segmenter`` as given (a local CLIPSeg folder), or the installed one."""
-    if folder:
-        path = Path(folder).expanduser()
-        if not path.is_dir():
-            raise StylerError(f"{path}: segmenter folder not found (expected a CLIPSeg model folder)")
-        return path
-    model = get_installed(SEGMENTER_FOLDER_NAME)
-    if model is not None:
-        return _existing(model)
-    installed = models_dir() / SEGMENTER_FOLDER_NAME
-    if installed.is_dir():
-        return installed
-    raise StylerError(missing_message(registry()[SEGMENTER_FOLDER_NAME], "prompts need the segmenter"))
+    return _resolve_folder(
+        folder, SEGMENTER_FOLDER_NAME, "segmenter folder not found (expected a CLIPSeg model folder)", "prompts need the segmenter"
+    )
 
 
 def refiner_installed() -> bool:
@@ -255,18 +243,24 @@ def refiner_installed() -> bool:
 
 def resolve_refiner(folder: str | None) -> Path:
     """``--refiner-model`` as given (a local SAM 2 folder), or the installed one."""
+    return _resolve_folder(folder, REFINER_FOLDER_NAME, "SAM 2 folder not found", "--refine sam needs SAM 2")
+
+
+def _resolve_folder(folder: str | None, name: str, not_found: str, needed_for: str) -> Path:
+    """A model folder named on the command line, else the installed model ``name`` (as the
+    manifest records it, or a folder of that name placed by hand)."""
     if folder:
         path = Path(folder).expanduser()
         if not path.is_dir():
-            raise StylerError(f"{path}: SAM 2 folder not found")
+            raise StylerError(f"{path}: {not_found}")
         return path
-    model = get_installed(REFINER_FOLDER_NAME)
+    model = get_installed(name)
     if model is not None:
         return _existing(model)
-    installed = models_dir() / REFINER_FOLDER_NAME
+    installed = models_dir() / name
     if installed.is_dir():
         return installed
-    raise StylerError(missing_message(registry()[REFINER_FOLDER_NAME], "--refine sam needs SAM 2"))
+    raise StylerError(missing_message(registry()[name], needed_for))
 
 
 def resolve_encoder_weights(name: str = "vgg19-imagenet") -> Path:
@@ -310,8 +304,6 @@ def remove_model(name: str) -> InstalledModel:
 
 def verify_models() -> list[VerifyResult]:
     """Re-hash every installed file and compare with what was recorded at install time."""
-    from engine.models.download import sha256_of  # inside, as in _hash_files: keeps http out of start-up
-
     results = []
     root = models_dir()
     for model in installed_models():

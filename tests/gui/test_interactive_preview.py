@@ -14,11 +14,11 @@ import pytest
 
 from engine.options import RenderOptions
 from engine.resources import sample_styles
+from styler_app.job_protocol import FunctionJob
 from styler_app.jobs import session_of
 from styler_app.main_window import MainWindow
 from styler_app.session import EngineConfig, EngineSession
 from styler_app.settings import AppSettings
-from styler_app.worker import FunctionJob
 from tests.gui.test_preview_fidelity import as_8bit, engine_render, pixels, show_preview
 
 

@@ -9,7 +9,8 @@ import time
 from PySide6.QtCore import QTimer
 
 from engine.errors import StylerError
-from styler_app.worker import EngineWorker, FunctionJob, JobContext
+from styler_app.job_protocol import FunctionJob, JobContext
+from styler_app.worker import EngineWorker
 
 
 class FakeSession:

@@ -29,8 +29,8 @@ import torch  # noqa: E402
 from bench.release_models import PHOTOS, release_state, styler_model  # noqa: E402
 from engine.attention import POOLED_MAX_POSITIONS, make_style_memory, pooling_factor  # noqa: E402
 from engine.image_io import load_image, resize_to_max_side  # noqa: E402
+from engine.image_sizes import pad_to_stride  # noqa: E402
 from engine.network import StyleNet  # noqa: E402
-from engine.stylizer import pad_to_stride  # noqa: E402
 
 RELEASE_SEEDS = (6666, 1, 2)
 CONTENTS = ("photos/cat_chelsea.png", "photos/living_room.jpg", "photos/portrait_bedouin_woman.jpg")

@@ -14,6 +14,7 @@ import numpy as np
 from engine.compose import fuse, region_box
 from engine.errors import StylerError
 from engine.image_io import LoadedImage, load_image, resize_to_max_side, save_image
+from engine.lean_decode import CancelCallback
 from engine.masks import combine_logits, finish_mask, fit_mask, probability_map, save_mask
 from engine.models.store import resolve_refiner, resolve_segmenter
 from engine.naming import mask_path_for
@@ -21,7 +22,7 @@ from engine.options import REFINERS, RenderOptions
 from engine.refined_mask import refined_region_mask
 from engine.refiner import Refiner, load_refiner
 from engine.segment import Segmenter, load_segmenter
-from engine.stylizer import CancelCallback, ProgressCallback, Stylizer
+from engine.stylizer import ProgressCallback, Stylizer
 
 SegmenterLoader = Callable[[], Segmenter]
 RefinerLoader = Callable[[], Refiner]

@@ -26,7 +26,6 @@ from typing import TypedDict, TypeVar, Unpack
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from engine.attention import StyleMemory
 from engine.checkpoint import ModelInfo, load_model
@@ -41,8 +40,24 @@ from engine.devices import (
     resolve_dtype,
 )
 from engine.encoder import STRIDE
-from engine.errors import Cancelled, StylerError
+from engine.errors import StylerError
 from engine.image_io import image_key
+from engine.image_sizes import (
+    MIN_SIDE,
+    PAD_MARGIN,
+    encoder_bytes,
+    longer_side_size,
+    pad_to_stride,
+    resize_longer_side,
+)
+from engine.lean_decode import (
+    DECODER_HALO,
+    LEAN_ATTENTION_CHUNK,
+    LEAN_DECODER_TILE,
+    CancelCallback,
+    check_cancel,
+    decode_tiled,
+)
 from engine.network import Features, StyleNet, under_window
 from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, StyleReduction
 
@@ -61,60 +76,13 @@ class StylizerOptions(TypedDict, total=False):
     style_cache_size: int
 
 ProgressCallback = Callable[[float, str], None]
-CancelCallback = Callable[[], bool]
 
-# Smallest padded side: relu5_1 must have at least 2×2 positions for an unbiased variance.
-_MIN_SIDE = 2 * STRIDE
-# Lower-memory path after an out-of-memory error: attention over this many content
-# positions at a time, and the decoder in tiles of this many relu4_1 cells plus a halo
-# wider than its receptive field (≈4 cells), so tiles join without seams.
-LEAN_ATTENTION_CHUNK = 4096
-LEAN_DECODER_TILE = 32
-_DECODER_HALO = 8
 # A window render decodes this much context around the box and throws it away: 8 relu4_1
 # cells, twice the decoder's receptive field (as the tiled decoder's halo).
-WINDOW_HALO = 8 * _DECODER_HALO
+WINDOW_HALO = 8 * DECODER_HALO
 # Above this share of the padded photo a window saves too little: the whole photo is
 # rendered (and cached) and the window cut from it.
 MAX_WINDOW_SHARE = 0.6
-
-
-def encoder_bytes(h: int, w: int, dtype: torch.dtype) -> int:
-    """About the least memory encoding an H×W image takes: the relu1 layers' input and
-    output (64 channels each) plus the kept features of every level (~122 channels at
-    full size in all). The render needs more; this bound only refuses the hopeless."""
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    return (2 * 64 + 122) * h * w * itemsize
-
-
-def pad_to_stride(image: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-    """(B, 3, H, W) -> padded so H and W are multiples of STRIDE (at least _MIN_SIDE), and the
-    original (H, W) to crop back to. Reflection keeps the border statistics natural."""
-    h, w = image.shape[-2:]
-    target_h = max(_MIN_SIDE, math.ceil(h / STRIDE) * STRIDE)
-    target_w = max(_MIN_SIDE, math.ceil(w / STRIDE) * STRIDE)
-    pad_h, pad_w = target_h - h, target_w - w
-    if pad_h == 0 and pad_w == 0:
-        return image, (h, w)
-    # Reflection cannot pad by more than the side minus one; tiny images replicate instead.
-    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-    return F.pad(image, (0, pad_w, 0, pad_h), mode=mode), (h, w)
-
-
-def longer_side_size(h: int, w: int, size: int | None) -> tuple[int, int]:
-    """(H, W) scaled so the longer side is ``size`` (unchanged for None or 0)."""
-    if not size or max(h, w) == size:
-        return h, w
-    scale = size / max(h, w)
-    return max(1, round(h * scale)), max(1, round(w * scale))
-
-
-def resize_longer_side(image: torch.Tensor, size: int | None) -> torch.Tensor:
-    h, w = image.shape[-2:]
-    new = longer_side_size(h, w, size)
-    if new == (h, w):
-        return image
-    return F.interpolate(image, size=new, mode="bilinear", antialias=True, align_corners=False)
 
 
 @dataclass
@@ -139,10 +107,6 @@ class _Content:
         )
         share = (grid[2] - grid[0]) * (grid[3] - grid[1]) / (self.padded[0] * self.padded[1])
         return grid if share <= MAX_WINDOW_SHARE else None
-
-
-# Padding to the network's stride (≤ 15 px) plus the encoder's 1-px reflection pad.
-_PAD_MARGIN = 18
 
 
 class Stylizer:
@@ -235,7 +199,7 @@ class Stylizer:
         style_h, style_w = longer_side_size(rgb.shape[0], rgb.shape[1], self.style_size)
         self.check_memory(style_h, style_w, "the style image", "--style-size")
         image = resize_longer_side(self._to_tensor(rgb), self.style_size)
-        if min(image.shape[-2:]) < _MIN_SIDE:
+        if min(image.shape[-2:]) < MIN_SIDE:
             # Too thin for the encoder's reflection padding (e.g. 3×5000): padded out like
             # a tiny content image; an ordinary style is left exactly as it is.
             image, _ = pad_to_stride(image)
@@ -285,7 +249,7 @@ class Stylizer:
         # CUDA kernels (cuDNN convolution, reflection padding) index a tensor with 32 bits:
         # relu1_x holds 64 channels of the padded image, so about 33 MP is one pass's limit
         # (8192² failed on an H100 with 80 GB free). Tiling the encoder would lift it.
-        if self.device.type == "cuda" and 64 * (h + _PAD_MARGIN) * (w + _PAD_MARGIN) >= 2**31:
+        if self.device.type == "cuda" and 64 * (h + PAD_MARGIN) * (w + PAD_MARGIN) >= 2**31:
             raise StylerError(
                 f"{what} at {w}×{h} is larger than the GPU encoder takes in one pass (about 33 "
                 f"megapixels, e.g. 5760×5760); use a smaller {option}, or the CPU"
@@ -427,34 +391,3 @@ def _crop(image: torch.Tensor, size: tuple[int, int], work: Box | None) -> np.nd
     return image[0, :, :h, :w].float().clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy()
 
 
-def decode_tiled(
-    model: StyleNet,
-    attended: dict[int, torch.Tensor],
-    tile: int,
-    cancel: CancelCallback | None = None,
-) -> torch.Tensor:
-    """The decoder run tile by tile with a halo, equal to the whole-image decode. ``tile`` is
-    in relu4_1 cells (8 output pixels each)."""
-    deep = model.merge(attended)  # (1, 512, H/8, W/8)
-    level3 = attended.get(3)  # (1, 256, H/4, W/4) or None
-    h8, w8 = deep.shape[-2:]
-    out = deep.new_empty(deep.shape[0], 3, h8 * 8, w8 * 8)
-    for y0 in range(0, h8, tile):
-        for x0 in range(0, w8, tile):
-            check_cancel(cancel)
-            y1, x1 = min(y0 + tile, h8), min(x0 + tile, w8)
-            ty0, tx0 = max(0, y0 - _DECODER_HALO), max(0, x0 - _DECODER_HALO)
-            ty1, tx1 = min(h8, y1 + _DECODER_HALO), min(w8, x1 + _DECODER_HALO)
-            skip = None if level3 is None else level3[..., 2 * ty0 : 2 * ty1, 2 * tx0 : 2 * tx1]
-            piece = model.decoder(deep[..., ty0:ty1, tx0:tx1], skip)
-            oy, ox = 8 * (y0 - ty0), 8 * (x0 - tx0)
-            out[..., 8 * y0 : 8 * y1, 8 * x0 : 8 * x1] = piece[
-                ..., oy : oy + 8 * (y1 - y0), ox : ox + 8 * (x1 - x0)
-            ]
-    return out
-
-
-def check_cancel(cancel: CancelCallback | None) -> None:
-    """Raise Cancelled when the caller's cancel callback says stop."""
-    if cancel is not None and cancel():
-        raise Cancelled()

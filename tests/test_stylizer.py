@@ -9,8 +9,10 @@ import torch
 from engine import stylizer as stylizer_module
 from engine.checkpoint import load_model
 from engine.errors import Cancelled, StylerError
+from engine.image_sizes import pad_to_stride
+from engine.lean_decode import decode_tiled
 from engine.network import StyleNet, StyleNetConfig
-from engine.stylizer import Stylizer, decode_tiled, pad_to_stride
+from engine.stylizer import Stylizer
 
 
 def _rgb(h: int, w: int, seed: int = 0) -> np.ndarray:

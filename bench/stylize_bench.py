@@ -7,9 +7,11 @@ in an order that rotates from round to round; the tables give medians over the r
 
 Variants:
   authors         their forward (bench/authors_adaattn.py): subsampling on, seed 6666
-  styler          Styler's default (pooled style attention), everything recomputed
+  styler          Styler's default (pooled style attention, Winograd convolutions on the
+                  CPU), everything recomputed
   styler-release  Styler with the release's subset of style positions: the same work
   styler-exact    Styler attending to every style position (--exact)
+  styler-direct   Styler's default without Winograd convolutions on the CPU (--direct)
 
 "defaults" = authors ÷ styler; "same work" = authors ÷ styler-release. Seconds cover one full
 stylisation from pixels in memory: both images encoded, attention, decode. Peak = the highest
@@ -111,8 +113,8 @@ def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(rgb).permute(2, 0, 1)[None].contiguous().to(device)
 
 
-def variant_names(precisions: list[str], exact: bool, authors: bool = True) -> list[str]:
-    modes = ["", "-release"] + (["-exact"] if exact else [])
+def variant_names(precisions: list[str], exact: bool, authors: bool = True, direct: bool = False) -> list[str]:
+    modes = ["", "-release"] + (["-exact"] if exact else []) + (["-direct"] if direct else [])
     names = ["authors"] if authors and "fp32" in precisions else []
     for precision in precisions:
         tag = "" if precision == "fp32" else f" {precision}"
@@ -126,18 +128,21 @@ def make_variants(
     """name -> a function that runs one full stylisation of ``content`` in ``style``. Names as
     ``variant_names`` gives them: "authors", or "styler[-release|-exact][ bf16]"."""
     variants: dict[str, Callable[[], object]] = {}
-    models: dict[str, object] = {}
+    models: dict[tuple[str, bool], object] = {}
     for name in names:
         if name == "authors":
             variants[name] = _authors_run(authors_model(state, seed=AUTHORS_SEED).to(device), content, style, device)
             continue
         variant, _, precision = name.partition(" ")
-        mode = {"styler": "pooled", "styler-release": "release", "styler-exact": "exact"}[variant]
+        mode = {"styler": "pooled", "styler-release": "release", "styler-exact": "exact", "styler-direct": "pooled"}[variant]
+        winograd = variant != "styler-direct"
         precision = precision or "fp32"
-        if precision not in models:  # one model per precision: Stylizer casts its model in place
-            models[precision] = styler_model(state)
-        stylizer = Stylizer(models[precision], device=str(device), precision=precision,  # type: ignore[arg-type]
-                            style_attention=mode, seed=AUTHORS_SEED, style_size=None)
+        # One model per precision and convolution kind: Stylizer casts its model, and
+        # switches its convolutions, in place.
+        if (precision, winograd) not in models:
+            models[precision, winograd] = styler_model(state)
+        stylizer = Stylizer(models[precision, winograd], device=str(device), precision=precision,  # type: ignore[arg-type]
+                            style_attention=mode, seed=AUTHORS_SEED, style_size=None, winograd=winograd)
         variants[name] = _styler_run(stylizer, content, style)
     return variants
 
@@ -251,11 +256,16 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "bf16"])
     parser.add_argument("--exact", action="store_true", help="also time Styler's exact attention")
+    parser.add_argument("--direct", action="store_true",
+                        help="also time Styler's default with direct convolutions only (no Winograd on the CPU)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--memory-budget-gb", type=float, default=None,
                         help="skip the authors' code where its attention matrices alone exceed this "
                         "(default: 80%% of the device's memory)")
     args = parser.parse_args()
     device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"device: {args.device}  torch {torch.__version__}  threads {torch.get_num_threads()}  "
           f"rounds {args.rounds}", flush=True)
     budget = args.memory_budget_gb * 1e9 if args.memory_budget_gb else 0.8 * device_memory(device)
@@ -263,7 +273,7 @@ def main() -> None:
     per_size = {}
     for side in args.sizes:
         skip = authors_attention_bytes(side) > budget
-        names = variant_names(args.precision, args.exact, authors=not skip)
+        names = variant_names(args.precision, args.exact, authors=not skip, direct=args.direct)
         per_size[side] = bench_size(side, state, device, names, args.rounds)
         if skip:
             per_size[side]["authors"] = {"error": "skipped: out of memory (estimate)"}

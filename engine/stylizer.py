@@ -60,6 +60,7 @@ from engine.lean_decode import (
 )
 from engine.network import Features, StyleNet, under_window
 from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, StyleReduction
+from engine.winograd import use_winograd
 
 _Result = TypeVar("_Result")
 
@@ -74,6 +75,7 @@ class StylizerOptions(TypedDict, total=False):
     subsample_style: bool
     seed: int | None
     style_cache_size: int
+    winograd: bool
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -124,7 +126,10 @@ class Stylizer:
         seed: int | None = None,
         style_cache_size: int = 4,
         info: ModelInfo | None = None,
+        winograd: bool = True,
     ) -> None:
+        """``winograd``: on a CPU in float32, run the wide 3×3 convolutions through NNPACK's
+        Winograd kernels (engine/winograd.py); off, every convolution is a direct one."""
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(precision, self.device)
         # Channels-last lets oneDNN convolve without reordering every activation (11 % faster
@@ -134,6 +139,8 @@ class Stylizer:
         self._memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
         # torch's stubs leave out the memory_format that Module.to accepts
         self.model = model.to(self.device, self.dtype, memory_format=self._memory_format).eval()  # type: ignore[call-overload]
+        wanted = winograd and self.device.type == "cpu" and self.dtype == torch.float32
+        self.winograd = use_winograd(self.model, wanted) > 0
         self.info = info
         self.style_size = style_size
         # ``subsample_style`` is the older spelling of style_attention="release".
@@ -164,7 +171,7 @@ class Stylizer:
         return Stylizer(
             self.model, device=str(self.device), precision=precision_name(self.dtype), style_size=style_size,
             style_attention=self.style_attention, seed=self.seed, style_cache_size=self._style_cache_size,
-            info=self.info,
+            info=self.info, winograd=self.winograd,
         )
 
     # ------------------------------------------------------------------ inputs

@@ -1,0 +1,80 @@
+"""Wide 3×3 convolutions on the CPU through NNPACK's Winograd kernels, at inference.
+
+oneDNN's direct convolution (what torch picks for one image on a CPU) runs VGG's and the
+decoder's 3×3 layers at about the machine's matmul rate. Winograd's F(6×6, 3×3) does
+2.25× fewer multiplies, and NNPACK (built into torch's CPU wheels) ran the 128- to
+512-channel layers 1.5–2.3× faster on the 2-core AVX2 development machine
+(bench/README.md, "Winograd convolutions on the CPU"). torch only uses NNPACK itself for
+batches of 16 or more, so Styler calls it directly for single images.
+
+Narrow layers (fewer than 128 output channels: the first VGG conv, the decoder's last
+three) stay on oneDNN, where Winograd's transforms cost more than they save. The rounding
+differs from a direct convolution by ~1.5e-5 relative per layer: the same kind of
+difference as cuDNN's own Winograd kernels on a GPU, far below an 8-bit level at the end.
+
+Training never takes this path: with gradients wanted the ordinary convolution runs.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import torch
+from torch import nn
+
+# Below this many output channels oneDNN was as fast or faster (measured, see above).
+MIN_OUT_CHANNELS = 128
+
+
+class WinogradConv2d(nn.Conv2d):
+    """An ``nn.Conv2d`` (same parameters, same state-dict names) that runs through NNPACK
+    when it can: float32 on the CPU, no gradients wanted. Anything else runs as usual."""
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        wants_grad = torch.is_grad_enabled() and (input.requires_grad or self.weight.requires_grad)
+        if input.device.type != "cpu" or input.dtype != torch.float32 or wants_grad:
+            return super().forward(input)
+        # NNPACK reads plain NCHW memory; a channels-last input or weight is laid out again.
+        padding = cast(tuple[int, int], self.padding)  # a tuple: _eligible refused the strings
+        return torch._nnpack_spatial_convolution(input.contiguous(), self.weight.contiguous(), self.bias, padding)
+
+
+def _eligible(conv: nn.Conv2d) -> bool:
+    return (
+        type(conv) is nn.Conv2d  # not a subclass with a forward of its own
+        and conv.kernel_size == (3, 3)
+        and conv.stride == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.padding_mode == "zeros"
+        and isinstance(conv.padding, tuple)  # not "same"/"valid" strings
+        and conv.out_channels >= MIN_OUT_CHANNELS
+    )
+
+
+def winograd_available() -> bool:
+    """Whether this torch build has NNPACK and this CPU can run it (the call also
+    initialises NNPACK, which must happen before its first convolution)."""
+    return torch._nnpack_available()
+
+
+def use_winograd(model: nn.Module, enabled: bool = True) -> int:
+    """Switch ``model``'s wide 3×3 convolutions to NNPACK for CPU inference (or, with
+    ``enabled=False``, back to direct convolutions), in place; returns how many run through
+    NNPACK now (0 where it is unavailable)."""
+    enabled = enabled and winograd_available()
+    switched = 0
+    for module in model.modules():
+        if not isinstance(module, nn.Conv2d):
+            continue
+        # Changing the class keeps the very same parameters, buffers and hooks.
+        if enabled and _eligible(module):
+            module.__class__ = WinogradConv2d
+        elif not enabled and isinstance(module, WinogradConv2d):
+            cast(nn.Module, module).__class__ = nn.Conv2d
+        if type(module) is WinogradConv2d:
+            # NCHW weights once here, not a re-layout per call (a channels-last model.to()
+            # since the last switch laid them out again).
+            module.weight.data = module.weight.data.contiguous()
+            switched += 1
+    return switched

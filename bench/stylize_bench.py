@@ -12,8 +12,13 @@ Variants:
   styler-release  Styler with the release's subset of style positions: the same work
   styler-exact    Styler attending to every style position (--exact)
   styler-direct   Styler's default without Winograd convolutions on the CPU (--direct)
+  styler-folder   Styler's default on one photo of a folder stylised in one style: the style
+                  was encoded once for the folder (as `styler batch` and the app do), the
+                  photo is encoded, attended and decoded. The authors' code has no such
+                  mode: their test loop runs the whole forward, style included, per photo.
 
-"defaults" = authors ÷ styler; "same work" = authors ÷ styler-release. Seconds cover one full
+"defaults" = authors ÷ styler; "same work" = authors ÷ styler-release; "per photo of a folder" =
+authors ÷ styler-folder. Except for styler-folder, seconds cover one full
 stylisation from pixels in memory: both images encoded, attention, decode. Peak = the highest
 resident-memory rise during the run (CPU, sampled every 2 ms) or the allocator's peak (CUDA).
 
@@ -24,6 +29,7 @@ resident-memory rise during the run (CPU, sampled every 2 ms) or the allocator's
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -114,7 +120,7 @@ def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def variant_names(precisions: list[str], exact: bool, authors: bool = True, direct: bool = False) -> list[str]:
-    modes = ["", "-release"] + (["-exact"] if exact else []) + (["-direct"] if direct else [])
+    modes = ["", "-release", "-folder"] + (["-exact"] if exact else []) + (["-direct"] if direct else [])
     names = ["authors"] if authors and "fp32" in precisions else []
     for precision in precisions:
         tag = "" if precision == "fp32" else f" {precision}"
@@ -134,7 +140,8 @@ def make_variants(
             variants[name] = _authors_run(authors_model(state, seed=AUTHORS_SEED).to(device), content, style, device)
             continue
         variant, _, precision = name.partition(" ")
-        mode = {"styler": "pooled", "styler-release": "release", "styler-exact": "exact", "styler-direct": "pooled"}[variant]
+        mode = {"styler": "pooled", "styler-release": "release", "styler-exact": "exact", "styler-direct": "pooled",
+                "styler-folder": "pooled"}[variant]
         winograd = variant != "styler-direct"
         precision = precision or "fp32"
         # One model per precision and convolution kind: Stylizer casts its model, and
@@ -143,7 +150,8 @@ def make_variants(
             models[precision, winograd] = styler_model(state)
         stylizer = Stylizer(models[precision, winograd], device=str(device), precision=precision,  # type: ignore[arg-type]
                             style_attention=mode, seed=AUTHORS_SEED, style_size=None, winograd=winograd)
-        variants[name] = _styler_run(stylizer, content, style)
+        run = _folder_run if variant == "styler-folder" else _styler_run
+        variants[name] = run(stylizer, content, style)
     return variants
 
 
@@ -154,6 +162,17 @@ def _authors_run(model: torch.nn.Module, content: np.ndarray, style: np.ndarray,
     def run() -> object:
         with torch.no_grad():
             return model(c, s).cpu()
+
+    return run
+
+
+def _folder_run(stylizer: Stylizer, content: np.ndarray, style: np.ndarray) -> Callable[[], object]:
+    stylizer.set_style(style)  # once for the whole folder
+    photos = itertools.count()
+
+    def run() -> object:
+        stylizer.set_content(content, key=f"photo {next(photos)}")  # a new photo: encoded again
+        return stylizer.render()
 
     return run
 
@@ -232,7 +251,8 @@ def table(per_size: dict[int, dict[str, dict]]) -> str:
             lines.append(f"| {side}² | {name} | {median(r, 'seconds'):.3f} | {median(r, 'cpu_seconds'):.2f} | "
                          f"{median(r, 'peak_bytes') / 2**30:.2f} | {len(r['seconds'])} |")
     lines += ["", "| content | defaults: authors ÷ styler (wall, CPU) | same work: authors ÷ styler-release "
-              "(wall, CPU) | styler peak ÷ authors peak |", "|---:|---:|---:|---:|"]
+              "(wall, CPU) | per photo of a folder: authors ÷ styler-folder (wall, CPU) | styler peak ÷ authors peak |",
+              "|---:|---:|---:|---:|---:|"]
     for side, results in per_size.items():
         def ratio(a: str, b: str, key: str, results: dict = results) -> str:
             if not all(n in results and "error" not in results[n] for n in (a, b)):
@@ -241,6 +261,7 @@ def table(per_size: dict[int, dict[str, dict]]) -> str:
 
         lines.append(f"| {side}² | {ratio('authors', 'styler', 'seconds')}×, {ratio('authors', 'styler', 'cpu_seconds')}× | "
                      f"{ratio('authors', 'styler-release', 'seconds')}×, {ratio('authors', 'styler-release', 'cpu_seconds')}× | "
+                     f"{ratio('authors', 'styler-folder', 'seconds')}×, {ratio('authors', 'styler-folder', 'cpu_seconds')}× | "
                      f"{ratio('styler', 'authors', 'peak_bytes')} |")
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # What to do about an engine error, in command-line terms (the app has its own wording).
 CLI_REMEDIES: dict[Remedy, str] = {
     "smaller_image": "use a smaller --max-size or another --device",
+    "smaller_style": "use a smaller --style-size or another --device",
     "other_device": "use --device cpu or auto",
     "other_segmenter": "download it again with `styler models download clipseg` or pass another --segmenter",
 }

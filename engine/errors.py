@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 # What the person can do about an error, independent of how they talk to Styler.
-Remedy = Literal["smaller_image", "other_device", "other_segmenter"]
+Remedy = Literal["smaller_image", "smaller_style", "other_device", "other_segmenter"]
 
 
 class StylerError(Exception):

@@ -105,7 +105,7 @@ def load_image(path: str | os.PathLike[str], max_side: int | None = None) -> Loa
     except Image.DecompressionBombError:
         raise StylerError(f"{path}: image is too large to open safely (over {MAX_PIXELS:,} pixels)") from None
     except MemoryError:
-        raise StylerError(f"{path}: not enough memory to decode this image; use a smaller --max-size") from None
+        raise StylerError(f"{path}: not enough memory to decode this image", remedy="smaller_image") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise StylerError(f"{path}: image is damaged or truncated ({exc})") from None
     return LoadedImage(rgb=rgb, alpha=alpha, icc_profile=icc, exif=exif, source=path, file_size=file_size)

@@ -40,7 +40,7 @@ from engine.devices import (
     resolve_dtype,
 )
 from engine.encoder import STRIDE
-from engine.errors import StylerError
+from engine.errors import Remedy, StylerError
 from engine.image_io import image_key
 from engine.image_sizes import (
     MIN_SIDE,
@@ -190,7 +190,7 @@ class Stylizer:
             return
         self._content = None
         self._attended = self._decoded = None
-        self.check_memory(rgb.shape[0], rgb.shape[1], "the photo", "--max-size")
+        self.check_memory(rgb.shape[0], rgb.shape[1], "the photo", "smaller_image")
         image, size = pad_to_stride(self._to_tensor(rgb))
         features = self.guarded(lambda: self._features(image))
         padded = (int(image.shape[-2]), int(image.shape[-1]))
@@ -204,7 +204,7 @@ class Stylizer:
             self._memories.move_to_end(key)
             return key
         style_h, style_w = longer_side_size(rgb.shape[0], rgb.shape[1], self.style_size)
-        self.check_memory(style_h, style_w, "the style image", "--style-size")
+        self.check_memory(style_h, style_w, "the style image", "smaller_style")
         image = resize_longer_side(self._to_tensor(rgb), self.style_size)
         if min(image.shape[-2:]) < MIN_SIDE:
             # Too thin for the encoder's reflection padding (e.g. 3×5000): padded out like
@@ -251,22 +251,23 @@ class Stylizer:
     def has_content(self) -> bool:
         return self._content is not None
 
-    def check_memory(self, h: int, w: int, what: str, option: str) -> None:
-        """Refuse, before allocating, an image the encoder could not hold in memory here."""
+    def check_memory(self, h: int, w: int, what: str, remedy: Remedy) -> None:
+        """Refuse, before allocating, an image the encoder could not hold in memory here;
+        ``remedy`` says what to make smaller (the CLI and the app word it)."""
         # CUDA kernels (cuDNN convolution, reflection padding) index a tensor with 32 bits:
         # relu1_x holds 64 channels of the padded image, so about 33 MP is one pass's limit
         # (8192² failed on an H100 with 80 GB free). Tiling the encoder would lift it.
         if self.device.type == "cuda" and 64 * (h + PAD_MARGIN) * (w + PAD_MARGIN) >= 2**31:
             raise StylerError(
                 f"{what} at {w}×{h} is larger than the GPU encoder takes in one pass (about 33 "
-                f"megapixels, e.g. 5760×5760); use a smaller {option}, or the CPU"
+                "megapixels, e.g. 5760×5760)", remedy=remedy
             )
         needed = encoder_bytes(h, w, self.dtype)
         available = available_memory(self.device)
         if available is not None and needed > available:
             raise StylerError(
                 f"{what} at {w}×{h} needs about {needed / 2**30:.1f} GB of memory, "
-                f"{self.device} has {available / 2**30:.1f} GB available; use a smaller {option}"
+                f"{self.device} has {available / 2**30:.1f} GB available", remedy=remedy
             )
 
     def clear_caches(self) -> None:

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 # What to do about an engine error, in the window's terms (the CLI has its own wording).
 GUI_REMEDIES: dict[Remedy, str] = {
     "smaller_image": "choose a smaller preview size or another device in Edit ▸ Settings",
+    "smaller_style": "choose a smaller style image or another device in Edit ▸ Settings",
     "other_device": "choose another device in Edit ▸ Settings",
     "other_segmenter": "install CLIPSeg again from Help ▸ Models…",
 }

@@ -58,9 +58,9 @@ def test_style_size_is_validated_and_memory_bounded_before_allocating(tmp_path, 
 
 def test_memory_bound_comes_from_the_device(model_path):
     stylizer = Stylizer.from_file(model_path, device="cpu", style_size=None)
-    stylizer.check_memory(512, 512, "the photo", "--max-size")  # fits anywhere
+    stylizer.check_memory(512, 512, "the photo", "smaller_image")  # fits anywhere
     with pytest.raises(Exception, match="needs about .* GB"):
-        stylizer.check_memory(10**6, 10**6, "the photo", "--max-size")
+        stylizer.check_memory(10**6, 10**6, "the photo", "smaller_image")
 
 
 @pytest.mark.parametrize("kind", ["float_levels", "unknown_encoder", "config_not_object", "nan", "truncated"])

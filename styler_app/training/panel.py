@@ -14,7 +14,9 @@ from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from engine.train.runs import RunSummary
+from styler_app.settings import AppSettings
 from styler_app.training.form import TrainingForm
+from styler_app.training.form_memory import save_form, saved_form
 from styler_app.training.live_view import LiveRunView, RunLog
 from styler_app.training.report_view import ReportView
 from styler_app.training.run_control import PROBE_STEPS, RunControl
@@ -27,9 +29,14 @@ class TrainingPanel(QWidget):
     compare_requested = Signal(list)  # 2–4 model files
 
     def __init__(self, runs_root: Path, gallery_styles: Callable[[], list[Path]] = list,
-                 parent: QWidget | None = None) -> None:
+                 settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
+        """``settings``: where the form is kept between sessions (restored now, saved when a
+        run starts and at shutdown); None = not kept."""
         super().__init__(parent)
         self.form = TrainingForm(runs_root)
+        self.settings = settings
+        if settings is not None:
+            self.form.restore(saved_form(settings))
         self.control = RunControl(self.form, gallery_styles, self)
         self.monitor = self.control.monitor
         self.live = LiveRunView()
@@ -93,6 +100,7 @@ class TrainingPanel(QWidget):
     def _connect(self) -> None:
         control = self.control
         self.check_button.clicked.connect(control.check)
+        self.start_button.clicked.connect(self.save_form)
         self.start_button.clicked.connect(control.start)
         self.stop_button.clicked.connect(control.stop)
         self.resume_button.clicked.connect(control.resume)
@@ -147,7 +155,12 @@ class TrainingPanel(QWidget):
         """The run folder of a run this panel follows while it runs, else None."""
         return self.control.live_run()
 
+    def save_form(self) -> None:
+        if self.settings is not None:
+            save_form(self.settings, self.form)
+
     def shutdown(self) -> None:
+        self.save_form()
         self.control.shutdown()
         self._runs_timer.stop()
         QThreadPool.globalInstance().waitForDone(10_000)

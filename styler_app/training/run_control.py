@@ -189,6 +189,8 @@ class RunControl(QObject):
             resume = (f" Resume continues from the checkpoint of step {summary.checkpoint_step}."
                       if summary.can_resume else "")
             self.error.emit(f"{summary.name} failed: {summary.message}{resume}")
+        elif not summary.config and (summary.run_dir / "report.md").is_file():  # an ablation's folder
+            self.info.emit(f"{summary.name}: the ablation has finished; its report is in the Ablation report tab.")
         elif summary.state == "stopped":
             self.info.emit(f"{summary.name} stopped at step {summary.checkpoint_step}: checkpoint saved; Resume continues it.")
         else:

@@ -5,6 +5,7 @@ arguments. Knows nothing about processes."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -23,6 +24,10 @@ from PySide6.QtWidgets import (
 from styler_app.training.presets import PRESETS, Preset
 
 LEVELS = (3, 4, 5)
+# Fields kept between sessions by name (see ``state``), besides preset, start, levels, device.
+TEXTS = ("content_folder", "style_folder", "runs_root", "run_name")
+NUMBERS = ("steps", "batch_size", "crop_size", "load_size", "lambda_global", "lambda_local", "lambda_skew",
+           "workers", "save_every", "sample_every", "log_every")
 
 
 def _folder_row(edit: QLineEdit, title: str) -> QWidget:
@@ -89,6 +94,8 @@ class TrainingForm(QWidget):
         self.precision = QComboBox()
         self.precision.addItems(["auto", "fp32", "bf16", "fp16"])
         self.device = QComboBox()
+        self._wanted_device: str | None = None  # restored before the engine has listed the GPUs
+        self._devices: list[tuple[str, str]] = []
         self.set_devices([])
         self.workers = QSpinBox(minimum=0, maximum=64, value=2)
         self.save_every = QSpinBox(minimum=0, maximum=1_000_000, value=500)
@@ -129,7 +136,8 @@ class TrainingForm(QWidget):
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         """``devices``: (value, name) as the engine environment lists them."""
-        current = self.device.currentData()
+        self._devices = devices
+        current = self._wanted_device or self.device.currentData()
         self.device.clear()
         self.device.addItem("Automatic (a GPU if there is one)", "auto")
         for value, name in devices:
@@ -137,15 +145,30 @@ class TrainingForm(QWidget):
             self.device.addItem(label, value)
         if current is not None and self.device.findData(current) >= 0:
             self.device.setCurrentIndex(self.device.findData(current))
+            self._wanted_device = None
 
     def set_start_models(self, models: list[tuple[str, Path]], default: Path | None = None) -> None:
-        """Models to fine-tune, as (label, path); ``default`` is selected."""
+        """Models to fine-tune, as (label, path). The start chosen so far stays chosen (added
+        again if it is a file of its own); otherwise ``default`` is selected."""
+        kept = self.start_from.currentData()
         self.start_from.clear()
         for label, path in models:
             self.start_from.addItem(label, ("init", str(path)))
+        if kept is not None:
+            self.choose_start(kept)
+            if self.start_from.currentData() == kept:
+                return
         if default is not None:
             index = self.start_from.findData(("init", str(default)))
             self.start_from.setCurrentIndex(max(index, 0))
+
+    def choose_start(self, start: tuple[str, str]) -> None:
+        """Select ``start`` ((kind, path) as ``start_from`` holds it), listed or a file that exists."""
+        index = self.start_from.findData(start)
+        if index >= 0:
+            self.start_from.setCurrentIndex(index)
+        elif Path(start[1]).is_file():
+            self.add_start(Path(start[1]))
 
     def add_start(self, path: Path) -> None:
         kind = "init" if path.suffix == ".safetensors" else "encoder"
@@ -168,6 +191,47 @@ class TrainingForm(QWidget):
             else:
                 getattr(self, name).setValue(value)
         self.preset_chosen.emit(preset)
+
+    # ------------------------------------------------------------------ kept between sessions
+
+    def state(self) -> dict[str, Any]:
+        """Every setting, as plain values (JSON-ready) for ``restore``."""
+        state: dict[str, Any] = {name: getattr(self, name).text() for name in TEXTS}
+        state |= {name: getattr(self, name).value() for name in NUMBERS}
+        start = self.start_from.currentData()
+        state |= {"preset": self.preset.currentText(), "gallery_styles": self.gallery_styles.isChecked(),
+                  "start_from": list(start) if start is not None else None, "levels": self.levels(),
+                  "precision": self.precision.currentText(),
+                  "device": self._wanted_device or self.device.currentData()}
+        return state
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Settings saved by ``state``; a value of the wrong kind is left as it is. The preset
+        comes first: choosing it applies its values, which the saved fields then overwrite."""
+        index = self.preset.findText(str(state.get("preset")))
+        if index >= 0:
+            self.preset.setCurrentIndex(index)
+        for name in TEXTS:
+            if isinstance(state.get(name), str):
+                getattr(self, name).setText(state[name])
+        for name in NUMBERS:
+            value = state.get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                spin = getattr(self, name)
+                spin.setValue(value if isinstance(spin, QDoubleSpinBox) else int(value))
+        if isinstance(state.get("gallery_styles"), bool):
+            self.gallery_styles.setChecked(state["gallery_styles"])
+        start = state.get("start_from")
+        if isinstance(start, list) and len(start) == 2 and all(isinstance(v, str) for v in start):
+            self.choose_start((start[0], start[1]))
+        if isinstance(state.get("levels"), list):
+            for level, box in self.level_boxes.items():
+                box.setChecked(level in state["levels"])
+        if self.precision.findText(str(state.get("precision"))) >= 0:
+            self.precision.setCurrentText(state["precision"])
+        if isinstance(state.get("device"), str):
+            self._wanted_device = state["device"]
+            self.set_devices(self._devices)
 
     # ------------------------------------------------------------------ reading
 

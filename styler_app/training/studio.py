@@ -55,7 +55,8 @@ class TrainingStudio(QObject):
         super().__init__(window)
         self.window = window
         self.chooser = chooser
-        self.panel = TrainingPanel(default_runs_root(), gallery_styles=window.styles.model.paths)
+        self.panel = TrainingPanel(default_runs_root(), gallery_styles=window.styles.model.paths,
+                                   settings=window.settings)
         # In a scroll area: the panel's size must not raise the whole window's minimum size.
         scroll = QScrollArea()
         scroll.setWidget(self.panel)

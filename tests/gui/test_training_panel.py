@@ -154,3 +154,30 @@ def test_an_empty_folder_is_refused(qtbot, panel, tmp_path: Path) -> None:  # ty
     qtbot.waitUntil(lambda: "no images" in panel.message.text(), timeout=10_000)
     assert str(empty) in panel.message.text()
     assert not panel.monitor.live and not panel.form.run_dir().exists()
+
+
+def test_an_ablation_preset_runs_styler_ablate_and_shows_its_report(qtbot, panel) -> None:  # type: ignore[no-untyped-def]
+    form = panel.form
+    form.preset.setCurrentIndex(form.preset.findText("Ablation: skewness term (without · with)"))
+    assert form.study() == "skew" and form.steps.value() == 200  # the preset's budget …
+    form.steps.setValue(1)  # … cut to the least `styler ablate` runs: one step per variant
+    form.run_name.setText("skew-study")
+    run_dir = form.run_dir()
+    panel.start_button.click()
+    with qtbot.waitSignal(panel.monitor.ended, timeout=RUN_TIMEOUT_MS) as ended:
+        pass
+    log = panel.log.toPlainText()
+    assert "— without skew" in log and "— with skew" in log and "report: " in log  # `styler ablate`'s output
+    assert ended.args[0].state != "failed", ended.args[0].message
+    assert "the ablation has finished" in panel.message.text()
+    assert (run_dir / "report.md").is_file() and panel.tabs.currentWidget() is panel.report
+    shown = panel.report.toPlainText()
+    assert "Ablation: skew" in shown
+    # The report's table, rendered: a header row and one row per variant, each a real run.
+    table = panel.report.document().rootFrame().childFrames()[0]
+    rows = [[table.cellAt(r, c).firstCursorPosition().block().text() for c in range(table.columns())]
+            for r in range(table.rows())]
+    assert rows[0][:2] == ["variant", "levels"] and [row[0] for row in rows[1:]] == ["without skew", "with skew"]
+    assert [row[4] for row in rows[1:]] == ["0", "1"]  # λskew of each variant
+    for variant in ("no-skew", "skew"):
+        assert run_summary(run_dir / "runs" / variant).state == "finished"

@@ -33,11 +33,7 @@ from typing import Any, cast
 from PySide6.QtCore import QObject, QThread, Signal
 
 from engine.errors import Cancelled, Remedy, StylerError
-from styler_app.job_protocol import EngineSessionLike, FunctionJob, Job, JobKind, JobState, Result
-
-# Built here for each job; re-exported because styler_app/training/studio.py imports it from
-# this module (that folder was off limits when the job protocol moved out).
-from styler_app.job_protocol import JobContext as JobContext
+from styler_app.job_protocol import EngineSessionLike, FunctionJob, Job, JobContext, JobKind, JobState, Result
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QScrollArea
 
+from styler_app.job_protocol import JobContext
 from styler_app.requests import PreviewResult, RenderRequest
 from styler_app.session import EngineConfig, EngineSession
 from styler_app.training.close_choice import CloseChoice, ask_about_live_run
@@ -20,7 +21,6 @@ from styler_app.training.compare_view import CompareView
 from styler_app.training.model_chooser import ModelChooser, installed_style_models
 from styler_app.training.panel import TrainingPanel, default_runs_root
 from styler_app.training.run_process import request_stop
-from styler_app.worker import JobContext
 
 if TYPE_CHECKING:
     from styler_app.main_window import MainWindow

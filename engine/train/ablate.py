@@ -5,8 +5,10 @@ the same data, seed and step count, then compare pictures, loss curves and time 
                 128 s vs 115 s per epoch without level 4)
 - loss-weights: (λg, λl) from (1, 0) to (0, 1) by 0.25 (4.2.2, Fig. 10)
 - skew:         without vs with the skewness term (4.2.3)
-Each variant is an ordinary training run under OUT/runs/<name>, so an interrupted study
-continues where it stopped when run again."""
+Each variant is an ordinary training run under OUT/runs/<name>. The study holds OUT like a
+run holds its folder (OUT/.lock, OUT/status.json) and writes OUT/study.json, so the app can
+list and follow it. Ctrl-C or OUT/STOP stops the variant training (checkpoint saved) and
+the study with it; ``--resume`` (or the same command again) continues where it stopped."""
 
 from __future__ import annotations
 
@@ -19,10 +21,14 @@ from engine.devices import resolve_device
 from engine.errors import StylerError
 from engine.train.config import STUDIES, TrainConfig, load_saved, merge_for_resume
 from engine.train.data import find_images, fixed_images
+from engine.train.lock import RunLock
 from engine.train.loop import MODEL_FILE, Log, read_metrics, train
 from engine.train.report import write_report
+from engine.train.run_status import StatusRecorder
 from engine.train.samples import stylize_pairs
 from engine.train.state import has_checkpoint
+from engine.train.stop import StopWatcher
+from engine.train.study import StudyPlan, read_plan, variant_dir, write_plan
 
 GRID_ROWS = 4  # content images in the comparison grid
 
@@ -41,6 +47,14 @@ class VariantResult:
     seconds_per_step: float
     metrics: list[dict[str, Any]]
     levels: tuple[int, ...]  # as trained (a variant without --levels keeps the init model's)
+    stopped_at: int | None = None  # the step a stop request ended it at, short of its budget
+
+
+@dataclass
+class StudyResult:
+    report: Path | None  # None when stopped before any variant trained
+    stopped: bool
+    message: str  # how it ended, in words (also OUT/status.json's message)
 
 
 def variants(study: str, skew_weight: float = 1.0) -> list[Variant]:
@@ -78,28 +92,80 @@ def seconds_per_step(metrics: list[dict[str, Any]]) -> float:
     return sum(n * s for n, s in intervals) / steps if steps else float("nan")
 
 
-def _run_variant(base: TrainConfig, variant: Variant, out: Path, log: Log) -> VariantResult:
-    run_dir = out / "runs" / variant.name
+def _run_variant(base: TrainConfig, variant: Variant, out: Path, log: Log, stop: StopWatcher) -> VariantResult:
+    run_dir = variant_dir(out, variant.name)
     config = replace(base, run_dir=str(run_dir), **variant.overrides)
     resume = has_checkpoint(run_dir)
     if resume:
         # Refuse to extend a variant trained with other settings: the comparison would lie.
         merge_for_resume(load_saved(run_dir), asdict(config))
     log(f"— {variant.label}")
-    train(config, resume=resume, log=log)
+    trained = train(config, resume=resume, log=log, within=stop)
     metrics = read_metrics(run_dir)
     levels = read_model_info(run_dir / MODEL_FILE).config.levels
-    return VariantResult(variant, config, seconds_per_step(metrics), metrics, levels)
+    stopped_at = trained.step if trained.stopped else None
+    return VariantResult(variant, config, seconds_per_step(metrics), metrics, levels, stopped_at)
 
 
-def run_study(study: str, base: TrainConfig, out: Path, skew_weight: float = 1.0, log: Log = print) -> Path:
+def _outcome(chosen: list[Variant], results: list[VariantResult], out: Path) -> str:
+    """How a study ended, in words: where it stopped and which variants did not run."""
+    if len(results) == len(chosen) and results[-1].stopped_at is None:
+        return f"finished: {len(chosen)} variants; report in {out / 'report.md'}"
+    last = results[-1] if results else None
+    if last is not None and last.stopped_at is not None:
+        where = (f"in variant {len(results)} of {len(chosen)} ({last.variant.label}) at step "
+                 f"{last.stopped_at} of {last.config.steps} (checkpoint saved)")
+    else:
+        where = f"after variant {len(results)} of {len(chosen)}" if results else "before its first variant"
+    not_run = [v.label for v in chosen[len(results):]]
+    return (f"stopped {where}; not run: {', '.join(not_run) or 'none'}; "
+            f"`styler ablate --resume -o {out}` continues it")
+
+
+def run_study(study: str, base: TrainConfig, out: Path, skew_weight: float = 1.0, log: Log = print) -> StudyResult:
     """Train every variant of ``study`` from ``base`` (its run_dir is ignored) and write
-    OUT/report.md, OUT/grid.png and the loss curves. Returns the report's path."""
+    OUT/report.md, OUT/grid.png and the loss curves. A stop request (Ctrl-C, SIGTERM or
+    OUT/STOP) ends the variant training with a checkpoint and starts no further one; the
+    report then covers the variants trained so far and names those not run."""
+    out = Path(out)
     chosen = variants(study, skew_weight)
+    held = read_plan(out)
+    if held is not None and held.study != study:
+        raise StylerError(f"{out} holds the {held.study} ablation; choose another -o folder for {study}")
     content_paths = find_images(base.content, "content")
     style_paths = find_images(base.style, "style")
-    results = [_run_variant(base, v, out, log) for v in chosen]
+    status = StatusRecorder(out, enabled=True)
+    # The study's watcher owns the signals for its whole length, so a Ctrl-C between two
+    # variants stops it too, and each variant stops on what stops the study.
+    with RunLock(out), status.failures_recorded(), StopWatcher(out) as stop:
+        plan = StudyPlan(study, [v.name for v in chosen], [v.label for v in chosen], skew_weight,
+                         asdict(replace(base, run_dir=str(out))))
+        write_plan(out, plan)
+        stop.consume()  # a STOP left from an earlier session is stale
+        status.running(0)
+        results: list[VariantResult] = []
+        for variant in chosen:
+            if stop.requested():
+                break
+            results.append(_run_variant(base, variant, out, log, stop))
+            if results[-1].stopped_at is not None:
+                break
+        message = _outcome(chosen, results, out)
+        stopped = message.startswith("stopped")
+        if stopped:
+            stop.consume()
+            log(message)
+        note = message if stopped else ""
+        report = _write_report(study, base, (content_paths, style_paths), results, out, note) if results else None
+        status.ended(0, stopped, message)
+    if report is not None:
+        log(f"report: {report}")
+    return StudyResult(report, stopped, message)
 
+
+def _write_report(study: str, base: TrainConfig, images: tuple[list[Path], list[Path]],
+                  results: list[VariantResult], out: Path, note: str) -> Path:
+    content_paths, style_paths = images
     size = base.crop_size
     device = resolve_device(base.device)
     content = fixed_images(content_paths, GRID_ROWS, size)
@@ -108,6 +174,4 @@ def run_study(study: str, base: TrainConfig, out: Path, skew_weight: float = 1.0
     for result in results:
         net, _ = load_model(Path(result.config.run_dir) / MODEL_FILE, device)
         columns.append(stylize_pairs(net, content, style)[:, 0])  # (rows, 3, S, S)
-    report = write_report(study, results, content, style, columns, out)
-    log(f"report: {report}")
-    return report
+    return write_report(study, results, content, style, columns, out, note)

@@ -53,21 +53,23 @@ class TrainResult:
     model_path: Path
 
 
-def train(config: TrainConfig, resume: bool = False, log: Log = print, keep_results: bool = True) -> TrainResult:
+def train(config: TrainConfig, resume: bool = False, log: Log = print, keep_results: bool = True,
+          within: StopWatcher | None = None) -> TrainResult:
     """Run (or continue) one training run. Raises StylerError for anything the user can fix.
 
     ``keep_results=False`` skips the final model, checkpoint and sample grid (the probe
-    times a few steps and throws the run away)."""
+    times a few steps and throws the run away). ``within``: the stop requests of what this
+    run is part of (an ablation); they stop it like its own."""
     config.validate()
     check_sizes(config.load_size, config.crop_size)
     ctx = distributed.setup(config.device)
     try:
         status = StatusRecorder(Path(config.run_dir), enabled=ctx.is_main and keep_results)
         if not ctx.is_main:
-            return _train(ctx, config, resume, lambda _: None, keep_results, status)
+            return _train(ctx, config, resume, lambda _: None, keep_results, status, within)
         # Rank 0 holds the run folder: a second trainer in it is refused before it writes.
         with RunLock(Path(config.run_dir)), status.failures_recorded():
-            return _train(ctx, config, resume, log, keep_results, status)
+            return _train(ctx, config, resume, log, keep_results, status, within)
     finally:
         distributed.teardown(ctx)
 
@@ -104,7 +106,8 @@ def _training_info(config: TrainConfig, step: int, world_size: int) -> dict[str,
 
 
 def _train(
-    ctx: DistContext, config: TrainConfig, resume: bool, log: Log, keep_results: bool, status: StatusRecorder
+    ctx: DistContext, config: TrainConfig, resume: bool, log: Log, keep_results: bool, status: StatusRecorder,
+    within: StopWatcher | None,
 ) -> TrainResult:
     run_dir = Path(config.run_dir)
     content_paths = find_images(config.content, "content")
@@ -173,7 +176,7 @@ def _train(
     session_start = interval_start = time.perf_counter()
     interval_steps = 0
     stopped = False
-    with StopWatcher(run_dir) as stop:
+    with StopWatcher(run_dir, within) as stop:
         if ctx.is_main:
             # A STOP left from an earlier session (e.g. the process had already died) is stale.
             stop.consume()
@@ -236,7 +239,9 @@ def _train(
             if stopped:
                 if ctx.is_main:
                     stop.consume()
-                log(f"stopped at step {step}: checkpoint saved; continue with `styler train -o {run_dir} --resume`")
+                # Part of an ablation, the study says how to continue it.
+                resume_hint = "" if within is not None else f"; continue with `styler train -o {run_dir} --resume`"
+                log(f"stopped at step {step}: checkpoint saved{resume_hint}")
                 break
     if skips:
         log(f"warning: {len(skips)} unreadable image(s) were skipped")

@@ -54,6 +54,11 @@ def comparison_grid(
     return grid
 
 
+def _label(result: VariantResult) -> str:
+    stopped = f" (stopped at {result.stopped_at})" if result.stopped_at is not None else ""
+    return result.variant.label + stopped
+
+
 def _final(result: VariantResult, key: str) -> str:
     return f"{result.metrics[-1][key]:.4g}" if result.metrics else "–"
 
@@ -65,8 +70,11 @@ def write_report(
     style: torch.Tensor,
     columns: list[torch.Tensor],
     out: Path,
+    note: str = "",
 ) -> Path:
-    labels = [r.variant.label for r in results]
+    """``note``: why the report covers fewer variants than the study has (it was stopped),
+    shown above the table."""
+    labels = [r.variant.label for r in results]  # the table says which one was stopped: headings stay short
     grid = comparison_grid(content, style, columns, labels)
     write_atomically(out / "grid.png", lambda tmp: grid.save(tmp, format="PNG"))
     plots = []
@@ -87,6 +95,7 @@ def write_report(
         f"lr {cfg.lr:g}, seed {cfg.seed}, precision {cfg.precision}, device {resolve_device(cfg.device)}, from "
         f"`{cfg.init or cfg.encoder}`; content `{cfg.content}`, style `{cfg.style}`. Runs: `runs/<variant>/`.",
         "",
+        *([f"**Not complete:** {note}. This report covers the variants trained so far.", ""] if note else []),
         "| variant | levels | λg | λl | λskew | s / step | vs first | final loss | final global | final local |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -95,7 +104,7 @@ def write_report(
         relative = r.seconds_per_step / reference if reference and math.isfinite(reference) else float("nan")
         levels = ",".join(map(str, r.levels))
         lines.append(
-            f"| {r.variant.label} | {levels} | {c.lambda_global:g} | {c.lambda_local:g} | {c.lambda_skew:g} | "
+            f"| {_label(r)} | {levels} | {c.lambda_global:g} | {c.lambda_local:g} | {c.lambda_skew:g} | "
             f"{r.seconds_per_step:.4f} | {relative:.2f}× | {_final(r, 'loss')} | {_final(r, 'global')} | "
             f"{_final(r, 'local')} |"
         )

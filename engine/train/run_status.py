@@ -76,9 +76,9 @@ class StatusRecorder:
         self.started = True
         self._write("running")
 
-    def ended(self, step: int, stopped: bool) -> None:
+    def ended(self, step: int, stopped: bool, message: str = "") -> None:
         self.step = step
-        self._write("stopped" if stopped else "finished")
+        self._write("stopped" if stopped else "finished", message)
 
     @contextmanager
     def failures_recorded(self) -> Iterator[StatusRecorder]:

@@ -47,8 +47,9 @@ class LiveRunView(QSplitter):
         self.sample.setPixmap(QPixmap())
 
     def add_metrics(self, records: list[dict[str, Any]], reset: bool) -> None:
-        if reset:
+        if reset:  # also when an ablation's next variant starts: the last one's numbers are not its
             self.plot.clear()
+            self._latest = {}
         self.plot.append(records)
         if records:
             self._latest = records[-1]
@@ -61,17 +62,27 @@ class LiveRunView(QSplitter):
             self.sample.setToolTip(path)
 
     def show_summary(self, summary: RunSummary, live: bool) -> None:
-        """``live``: the window follows the run's process (it may not have started training yet)."""
-        if summary.config != self._config:  # only then: a curve shown by a legend click stays
-            self._config = summary.config
-            self.plot.show_weighted_terms(summary.config)
+        """``live``: the window follows the run's process (it may not have started training yet).
+        An ablation shows its current variant: which one, its step and its curves."""
+        study = summary.study
+        # The curves are the variant's: its own weights say which terms it optimises.
+        config = (study.variant.config or summary.config) if study is not None else summary.config
+        if config != self._config:  # only then: a curve shown by a legend click stays
+            self._config = config
+            self.plot.show_weighted_terms(config)
         latest = self._latest
         text = f"{summary.name}: {summary.state if not live or summary.state == 'running' else 'starting'}"
+        if study is not None:
+            text += f" · {study.describe()}"
         text += f" · step {summary.step} / {summary.steps}"
+        # Steps still to go: the rest of the run, or of this variant and of the variants after it.
+        left = summary.steps - summary.step
+        if study is not None:
+            left += (len(study.variants) - study.current - 1) * summary.steps
         if latest.get("images_per_s"):
             text += f" · {latest['images_per_s']:.2f} img/s"
             if summary.state == "running" and latest.get("step_seconds"):
-                text += f" · ETA {duration((summary.steps - summary.step) * latest['step_seconds'])}"
+                text += f" · ETA {duration(left * latest['step_seconds'])}"
         if "memory_gib" in latest:
             text += f" · GPU memory {latest['memory_gib']:.2f} GiB"
         self.numbers.setText(text)

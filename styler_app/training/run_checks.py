@@ -75,6 +75,9 @@ def run_folder_refusal(name: str, run_dir: Path, resume: bool) -> str:
     if holder is not None:
         return in_use_message(run_dir, holder if holder > 0 else None)
     summary = run_summary(run_dir)
+    if not resume and summary.study is not None:
+        return (f"{run_dir} already holds an ablation ({summary.study.study}, {summary.state}); Resume it, "
+                "or choose another run name")
     if not resume and summary.checkpoint_step is not None:
         return (f"{run_dir} already holds a run (step {summary.checkpoint_step}); Resume it, "
                 "or choose another run name")

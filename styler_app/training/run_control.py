@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from engine.errors import StylerError
-from engine.train.runs import RunSummary, list_runs, run_summary
+from engine.train.runs import RunSummary, StudyProgress, list_runs, run_summary
 from styler_app.training.form import TrainingForm
 from styler_app.training.run_checks import FolderChecker, FolderChecks, gather_gallery_styles, run_folder_refusal
 from styler_app.training.run_monitor import RunMonitor
@@ -126,9 +126,12 @@ class RunControl(QObject):
         if refusal:
             self.error.emit(refusal)
             return
+        workers = ["--workers", str(self.form.workers.value())]
+        if run_summary(run_dir).study is not None:  # the study's own budget: its variants compare at equal steps
+            self._launch(["ablate", "--resume", "-o", str(run_dir), *workers])
+            return
         steps = max(self.form.steps.value(), (self.current.steps if self.current else 0))
-        self._launch(["train", "-o", str(run_dir), "--resume", "--steps", str(steps),
-                      "--workers", str(self.form.workers.value())])
+        self._launch(["train", "-o", str(run_dir), "--resume", "--steps", str(steps), *workers])
 
     def _launch(self, args: list[str]) -> None:
         run_dir = self.form.run_dir()
@@ -157,7 +160,8 @@ class RunControl(QObject):
         self.form.runs_root.setText(str(run.run_dir.parent))
         self.form.run_name.setText(run.name)
         self.attach(run.run_dir, run.supervisor)
-        self.info.emit(f"Re-attached to {run.name}, still running (step {run.step} of {run.steps}).")
+        where = f"{run.study.describe()} · " if run.study is not None else ""
+        self.info.emit(f"Re-attached to {run.name}, still running ({where}step {run.step} of {run.steps}).")
         return run
 
     def stop(self) -> None:
@@ -186,11 +190,11 @@ class RunControl(QObject):
     def _ended(self, summary: RunSummary) -> None:
         self.current = summary
         if summary.state == "failed":
-            resume = (f" Resume continues from the checkpoint of step {summary.checkpoint_step}."
-                      if summary.can_resume else "")
-            self.error.emit(f"{summary.name} failed: {summary.message}{resume}")
-        elif not summary.config and (summary.run_dir / "report.md").is_file():  # an ablation's folder
-            self.info.emit(f"{summary.name}: the ablation has finished; its report is in the Ablation report tab.")
+            resume = (" Resume continues it." if summary.study is not None else
+                      f" Resume continues from the checkpoint of step {summary.checkpoint_step}.")
+            self.error.emit(f"{summary.name} failed: {summary.message}{resume if summary.can_resume else ''}")
+        elif summary.study is not None:
+            self.info.emit(study_outcome(summary, summary.study))
         elif summary.state == "stopped":
             self.info.emit(f"{summary.name} stopped at step {summary.checkpoint_step}: checkpoint saved; Resume continues it.")
         else:
@@ -199,3 +203,16 @@ class RunControl(QObject):
             self.model_available.emit(str(summary.model_path))
         self.ended.emit(summary)
         self.changed.emit()
+
+
+def study_outcome(summary: RunSummary, study: StudyProgress) -> str:
+    """How an ablation that ended (not failed) ended, for the panel's message line."""
+    if summary.state != "stopped":
+        return f"{summary.name}: the ablation has finished; its report is in the Ablation report tab."
+    variant = study.variant
+    where = (f"before {study.describe()}" if variant.state == "new" else
+             f"in {study.describe()} at step {variant.checkpoint_step} (checkpoint saved)")
+    report = (" The Ablation report tab shows the variants trained so far."
+              if (summary.run_dir / "report.md").is_file() else "")
+    return (f"{summary.name}: the ablation stopped {where}; not run yet: {', '.join(study.not_run) or 'none'}. "
+            f"Resume continues it.{report}")

@@ -1,6 +1,8 @@
 """Watching a run folder: new metrics lines, new log lines, the newest sample grid and the
 run's state, polled a few times a second from the files the trainer writes (nothing is
-re-read whole). Works the same for a run this window started and one it re-attached to."""
+re-read whole). Works the same for a run this window started and one it re-attached to.
+For an ablation the log is the study's and the metrics and samples are those of the variant
+training now: when the next variant starts, the curves start over from its folder."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ class RunMonitor(QObject):
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self.poll)
         self._metrics: MetricsTail | None = None
+        self._followed: Path | None = None  # whose metrics and samples: the run's, or a study's variant
         self._log: LineTail | None = None
         self._sample = ""
         self._live = False
@@ -37,14 +40,20 @@ class RunMonitor(QObject):
     def attach(self, run_dir: Path, supervisor: int | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.supervisor = supervisor
-        self._metrics = MetricsTail(self.run_dir / "metrics.jsonl")
+        self._metrics, self._followed = None, None  # the first poll picks the folder
         self._log = LineTail(self.run_dir / LOG_FILE)
-        self._sample = ""
         self._live = True
-        self.metrics.emit([], True)
         self.log_lines.emit([], True)
         self.poll()
         self._timer.start()
+
+    def _follow(self, folder: Path) -> None:
+        """Read metrics and samples from ``folder`` from now on (from its start)."""
+        if folder != self._followed:
+            self._followed = folder
+            self._metrics = MetricsTail(folder / "metrics.jsonl")
+            self._sample = ""
+            self.metrics.emit([], True)
 
     def _read_metrics(self) -> None:
         if self._metrics is None:
@@ -64,17 +73,19 @@ class RunMonitor(QObject):
         return self._live
 
     def poll(self) -> None:
-        if self.run_dir is None or self._metrics is None or self._log is None:
+        if self.run_dir is None or self._log is None:
             return
+        summary = run_summary(self.run_dir)
+        folder = summary.study.variant.run_dir if summary.study is not None else self.run_dir
+        self._follow(folder)
         self._read_metrics()
         lines = self._log.read()
         if lines.items or lines.reset:
             self.log_lines.emit(lines.items, lines.reset)
-        newest = max((self.run_dir / "samples").glob("step_*.png"), default=None)
+        newest = max((folder / "samples").glob("step_*.png"), default=None)
         if newest is not None and str(newest) != self._sample:
             self._sample = str(newest)
             self.sample.emit(self._sample)
-        summary = run_summary(self.run_dir)
         self.summary.emit(summary)
         supervisor = self.supervisor or summary.supervisor
         # The trainer drops its lock as it dies; its supervisor records how just after.

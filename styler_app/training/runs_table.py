@@ -4,7 +4,6 @@ loss, training time and settings. Choosing 2–4 rows enables Compare."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
@@ -23,14 +22,24 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def settings_text(config: dict[str, Any]) -> str:
+def settings_text(run: RunSummary) -> str:
+    config = run.config
     if not config:
         return ""
-    levels = ",".join(map(str, config.get("levels") or [3, 4, 5]))
     start = Path(config.get("init") or config.get("encoder") or "?").name
-    return (f"from {start} · batch {config.get('batch_size')} · crop {config.get('crop_size')} · "
+    common = f"from {start} · batch {config.get('batch_size')} · crop {config.get('crop_size')}"
+    if run.study is not None:  # λ and levels differ between its variants
+        return f"ablation: {run.study.study}, {len(run.study.variants)} variants · {common} · {config.get('precision')}"
+    levels = ",".join(map(str, config.get("levels") or [3, 4, 5]))
+    return (f"{common} · "
             f"λ {config.get('lambda_global'):g}/{config.get('lambda_local'):g}/{config.get('lambda_skew'):g} · "
             f"levels {levels} · {config.get('precision')}")
+
+
+def progress_text(run: RunSummary) -> str:
+    """Step of target; for an ablation, of its current variant, after which variant it is."""
+    where = f"{run.study.current + 1}/{len(run.study.variants)}: " if run.study is not None else ""
+    return f"{where}{run.step} / {run.steps}"
 
 
 class RunsTable(QTableWidget):
@@ -52,7 +61,7 @@ class RunsTable(QTableWidget):
         self.setRowCount(len(self.runs))
         for row, run in enumerate(self.runs):
             loss = f"{run.last_loss:.4g}" if run.last_loss is not None else "–"
-            cells = (run.name, run.state, f"{run.step} / {run.steps}", loss, duration(run.seconds), settings_text(run.config))
+            cells = (run.name, run.state, progress_text(run), loss, duration(run.seconds), settings_text(run))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column == 1 and run.message:

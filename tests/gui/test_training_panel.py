@@ -156,28 +156,80 @@ def test_an_empty_folder_is_refused(qtbot, panel, tmp_path: Path) -> None:  # ty
     assert not panel.monitor.live and not panel.form.run_dir().exists()
 
 
-def test_an_ablation_preset_runs_styler_ablate_and_shows_its_report(qtbot, panel) -> None:  # type: ignore[no-untyped-def]
+def test_an_ablation_stops_from_a_reattached_window_resumes_and_shows_its_report(qtbot, panel) -> None:  # type: ignore[no-untyped-def]
+    """An ablation preset runs `styler ablate`; the numbers line and curves follow its current
+    variant; a second window (as after "Leave running" and a restart) re-attaches to it and
+    its Stop ends the study stopped, the variant checkpointed and the next one not started;
+    Resume completes it and the report is shown."""
+    from styler_app.training.panel import TrainingPanel
+
+    steps = 4
     form = panel.form
     form.preset.setCurrentIndex(form.preset.findText("Ablation: skewness term (without · with)"))
     assert form.study() == "skew" and form.steps.value() == 200  # the preset's budget …
-    form.steps.setValue(1)  # … cut to the least `styler ablate` runs: one step per variant
+    form.steps.setValue(steps)  # … cut to a few steps per variant
     form.run_name.setText("skew-study")
     run_dir = form.run_dir()
+    first, second_variant = run_dir / "runs" / "no-skew", run_dir / "runs" / "skew"
     panel.start_button.click()
+    qtbot.waitUntil(lambda: (first / "metrics.jsonl").is_file() and (first / "metrics.jsonl").stat().st_size > 0,
+                    timeout=RUN_TIMEOUT_MS)
+    # Freeze the study (SIGSTOP) so that the stop lands inside the first variant however fast
+    # or slow this machine is; it finishes the step it is in once it may go on.
+    study = run_summary(run_dir).pid
+    assert study is not None
+    os.kill(study, signal.SIGSTOP)
+    try:
+        step = run_summary(first).step
+        assert 1 <= step < steps - 1
+        line = f"variant 1 of 2 (without skew) · step {step} / {steps}"
+        qtbot.waitUntil(lambda: line in panel.numbers.text(), timeout=10_000)
+        assert_curves_match_file(panel, first)
+        again = TrainingPanel(run_dir.parent)
+        qtbot.addWidget(again)
+        assert again.reattach() is not None and again.live_run() == run_dir and again.stop_button.isEnabled()
+        assert "Re-attached to skew-study" in again.message.text()
+        qtbot.waitUntil(lambda: line in again.numbers.text(), timeout=10_000)
+        assert_curves_match_file(again, first)
+        again.stop_button.click()
+    finally:
+        os.kill(study, signal.SIGCONT)
+    with qtbot.waitSignal(again.monitor.ended, timeout=RUN_TIMEOUT_MS) as ended:
+        pass
+    again.shutdown()
+    summary = ended.args[0]
+    assert summary.state == "stopped", summary.message
+    stopped_at = run_summary(first).checkpoint_step
+    assert stopped_at in (step, step + 1) and run_summary(first).state == "stopped"
+    assert not second_variant.exists()  # the study started no further variant
+    assert (f"the ablation stopped in variant 1 of 2 (without skew) at step {stopped_at} (checkpoint saved); "
+            "not run yet: with skew") in again.message.text()
+    assert again.tabs.currentWidget() is again.report and "Not complete" in again.report.toPlainText()
+    assert again.resume_button.isEnabled()
+
+    qtbot.waitUntil(lambda: not panel.monitor.live, timeout=10_000)  # the first window saw it end too
+    panel.resume_button.click()
     with qtbot.waitSignal(panel.monitor.ended, timeout=RUN_TIMEOUT_MS) as ended:
         pass
+    assert ended.args[0].state == "finished", ended.args[0].message
     log = panel.log.toPlainText()
     assert "— without skew" in log and "— with skew" in log and "report: " in log  # `styler ablate`'s output
-    assert ended.args[0].state != "failed", ended.args[0].message
+    assert f"training from step {stopped_at} to step {steps}" in log  # the stopped variant resumed
+    # The numbers line and the curves moved on to the second variant (its curves alone).
+    assert f"variant 2 of 2 (with skew) · step {steps} / {steps}" in panel.numbers.text()
+    assert_curves_match_file(panel, second_variant)
     assert "the ablation has finished" in panel.message.text()
     assert (run_dir / "report.md").is_file() and panel.tabs.currentWidget() is panel.report
     shown = panel.report.toPlainText()
-    assert "Ablation: skew" in shown
+    assert "Ablation: skew" in shown and "Not complete" not in shown
     # The report's table, rendered: a header row and one row per variant, each a real run.
     table = panel.report.document().rootFrame().childFrames()[0]
     rows = [[table.cellAt(r, c).firstCursorPosition().block().text() for c in range(table.columns())]
             for r in range(table.rows())]
     assert rows[0][:2] == ["variant", "levels"] and [row[0] for row in rows[1:]] == ["without skew", "with skew"]
     assert [row[4] for row in rows[1:]] == ["0", "1"]  # λskew of each variant
-    for variant in ("no-skew", "skew"):
-        assert run_summary(run_dir / "runs" / variant).state == "finished"
+    for variant in (first, second_variant):
+        assert run_summary(variant).state == "finished" and run_summary(variant).checkpoint_step == steps
+    assert [(run.name, run.state) for run in panel.runs.runs] == [("skew-study", "finished")]
+    assert panel.runs.item(0, 2).text() == f"2/2: {steps} / {steps}"  # the last variant's step
+    assert panel.runs.item(0, 5).text().startswith("ablation: skew, 2 variants · from init.safetensors")

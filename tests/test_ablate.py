@@ -152,3 +152,14 @@ def test_line_plot_draws_each_series(tmp_path: Path) -> None:
     pixels = Image.open(path).convert("RGB")
     colours = {pixels.getpixel((x, y)) for x in range(pixels.width) for y in range(pixels.height)}
     assert (0, 114, 178) in colours and (213, 94, 0) in colours  # the first two palette colours
+
+
+def test_an_ablation_under_torchrun_is_refused_before_it_touches_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    out = tmp_path / "out"
+    with pytest.raises(StylerError, match="without torchrun"):
+        run_study("skew", tiny_study(tmp_path, 1), out)
+    assert not out.exists()

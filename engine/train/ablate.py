@@ -12,6 +12,7 @@ the study with it; ``--resume`` (or the same command again) continues where it s
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from engine.checkpoint import load_model, read_model_info
 from engine.devices import resolve_device
 from engine.errors import StylerError
+from engine.train import distributed
 from engine.train.config import STUDIES, TrainConfig, load_saved, merge_for_resume
 from engine.train.data import find_images, fixed_images
 from engine.train.lock import RunLock
@@ -127,6 +129,10 @@ def run_study(study: str, base: TrainConfig, out: Path, skew_weight: float = 1.0
     OUT/report.md, OUT/grid.png and the loss curves. A stop request (Ctrl-C, SIGTERM or
     OUT/STOP) ends the variant training with a checkpoint and starts no further one; the
     report then covers the variants trained so far and names those not run."""
+    if distributed.launched_by_torchrun() and int(os.environ["WORLD_SIZE"]) > 1:
+        # Each process would hold OUT's lock and decide between variants on its own.
+        raise StylerError("styler ablate runs in one process: start it without torchrun "
+                          "(torchrun is for one `styler train` run on several GPUs)")
     out = Path(out)
     chosen = variants(study, skew_weight)
     held = read_plan(out)

@@ -24,6 +24,11 @@ from torch import nn
 
 # Below this many output channels oneDNN was as fast or faster (measured, see above).
 MIN_OUT_CHANNELS = 128
+# NNPACK transforms the whole kernel on every call (16 M values for 512 → 512), which small
+# maps do not repay: oneDNN was faster up to 32² positions, NNPACK from 48² (every width;
+# bench/README.md). Below this the layer convolves directly (the quick preview's 64-px pass
+# took 5× longer through NNPACK).
+MIN_POSITIONS = 40 * 40
 
 
 class WinogradConv2d(nn.Conv2d):
@@ -32,9 +37,12 @@ class WinogradConv2d(nn.Conv2d):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         wants_grad = torch.is_grad_enabled() and (input.requires_grad or self.weight.requires_grad)
-        if input.device.type != "cpu" or input.dtype != torch.float32 or wants_grad:
+        small = input.shape[-2] * input.shape[-1] < MIN_POSITIONS
+        if input.device.type != "cpu" or input.dtype != torch.float32 or wants_grad or small:
             return super().forward(input)
         # NNPACK reads plain NCHW memory; a channels-last input or weight is laid out again.
+        # The weight stays in the model's layout for the direct path: small maps take that
+        # path, and re-laying out a kernel costs ~1 ms against a wide layer's 60+ ms here.
         padding = cast(tuple[int, int], self.padding)  # a tuple: _eligible refused the strings
         return torch._nnpack_spatial_convolution(input.contiguous(), self.weight.contiguous(), self.bias, padding)
 
@@ -73,8 +81,5 @@ def use_winograd(model: nn.Module, enabled: bool = True) -> int:
         elif not enabled and isinstance(module, WinogradConv2d):
             cast(nn.Module, module).__class__ = nn.Conv2d
         if type(module) is WinogradConv2d:
-            # NCHW weights once here, not a re-layout per call (a channels-last model.to()
-            # since the last switch laid them out again).
-            module.weight.data = module.weight.data.contiguous()
             switched += 1
     return switched

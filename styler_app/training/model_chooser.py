@@ -53,9 +53,12 @@ class ModelChooser(QComboBox):
         for name, path in models:
             self.addItem(f"{name} (default)" if name == default else name, str(path))
         for run in list_runs(runs_root):
-            if run.model_path is not None:
-                step = run.checkpoint_step or run.step
-                self.addItem(run_label(run.name, run.state, step, run.steps), str(run.model_path))
+            # An ablation's models are its variants' runs, one level down (OUT/runs/VARIANT).
+            variants = list_runs(run.run_dir / "runs") if run.study is not None else []
+            for listed, name in [(run, run.name), *((v, f"{run.name}/{v.name}") for v in variants)]:
+                if listed.model_path is not None:
+                    step = listed.checkpoint_step or listed.step
+                    self.addItem(run_label(name, listed.state, step, listed.steps), str(listed.model_path))
         self.select(chosen)
         self.blockSignals(False)
 

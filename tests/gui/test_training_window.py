@@ -11,6 +11,7 @@ import torch
 from PySide6.QtGui import QImage
 
 from engine.resources import sample_styles
+from engine.train.ablate import run_study
 from engine.train.config import TrainConfig
 from engine.train.loop import train
 from tests.gui.test_window import wait_for_preview
@@ -60,6 +61,25 @@ def test_a_finished_run_in_the_chooser_changes_the_preview(qtbot, window, photos
     assert not np.array_equal(pixels(before.result), pixels(after.result))
     assert window.settings.model_path == model  # the choice persists
     qtbot.waitUntil(lambda: window.model_label.text() == "Model: model", timeout=10_000)
+
+
+def test_an_ablations_variant_models_are_in_the_chooser(qtbot, window, tmp_path: Path, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        content = write_images(tmp_path / "content", 2, seed=1)
+        style = write_images(tmp_path / "style", 1, seed=2)
+        base = TrainConfig(str(content), str(style), "", init=str(make_init(tmp_path / "init.safetensors")), steps=1,
+                           batch_size=1, load_size=32, crop_size=32, workers=0, save_every=0, sample_every=0, log_every=1)
+        study = isolated_home / "runs" / "skew-study"
+        run_study("skew", base, study, log=lambda _: None)
+    finally:
+        torch.set_num_threads(threads)
+    window.training.refresh_models()
+    chooser = window.model_chooser
+    for variant in ("skew", "no-skew"):
+        index = chooser.findData(str(study / "runs" / variant / "model.safetensors"))
+        assert index >= 0 and f"skew-study/{variant}" in chooser.itemText(index)
 
 
 @pytest.mark.slow

@@ -248,6 +248,13 @@ def test_finishing_equals_the_whole_image_reference_bit_for_bit(settings, seed, 
     np.testing.assert_array_equal(finish_mask(p, settings), _reference_finish(p, settings))
 
 
+@pytest.mark.parametrize("feather", [3.0, 10.0])  # distances by shifting, and by scipy
+def test_edge_everywhere_matches_the_reference(feather):
+    p = _blobs(600, 640, 3, 1.5)  # edges in every tile: more tiles than are done at once
+    settings = MaskSettings(threshold=0.5, feather=feather, min_area=0.0)
+    np.testing.assert_array_equal(finish_mask(p, settings), _reference_finish(p, settings))
+
+
 def test_specks_and_holes_next_to_the_photo_edges_match_the_reference():
     # Holes and islands at every border and in the corners, around a region whose box
     # leaves a thin strip of background on one side only.

@@ -87,7 +87,7 @@ def refined_region_mask(
     # NumPy from here: these are small or elementwise, where torch's thread pool costs more
     # than it saves on a busy CPU.
     positive_np, negative_np = [m.numpy() for m in positive], [m.numpy() for m in negative]
-    mask = finish_region(_region(positive_np, negative_np, wanted, size, settings.threshold), settings)
+    mask = finish_region(selected_region(positive_np, negative_np, wanted, size, settings.threshold), settings)
     if settings.soft:
         edges = region_box(mask)  # the mask is 0 elsewhere: no probability needed there
         if edges is not None:
@@ -98,7 +98,7 @@ def refined_region_mask(
     return mask
 
 
-def _region(
+def selected_region(
     positive: list[np.ndarray], negative: list[np.ndarray], wanted: bool, size: tuple[int, int], threshold: float
 ) -> np.ndarray:
     """(H, W) bool: sigmoid(min(max positive, −max negative)) ≥ threshold at the photo's

@@ -13,7 +13,8 @@ Variants of the Hiera-Tiny pass:
   bf16 autocast        bfloat16 matmuls; this AVX2 CPU has no bf16 instructions
   int8 dynamic         torch.ao dynamic quantisation of every nn.Linear (weights int8)
 EdgeTAM needs ``timm`` (its RepViT backbone comes through transformers' TimmWrapper); it
-is skipped, and says so, where timm is not installed.
+is skipped, and says so, where timm is not installed. Runs are interleaved and the best
+and median of ``--repeats`` are shown: on a shared CPU the load drifts between runs.
 """
 
 from __future__ import annotations
@@ -31,16 +32,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def _timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Median wall and process-CPU seconds over ``repeats`` runs (after one warm-up)."""
+def _once(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall and process-CPU seconds of one run."""
+    start, start_cpu = time.perf_counter(), time.process_time()
     fn()
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
+    return time.perf_counter() - start, time.process_time() - start_cpu
 
 
 def _gflop(fn: Callable[[], object]) -> float:
@@ -113,10 +109,30 @@ def main() -> None:
         print("EdgeTAM: skipped, timm is not installed (pip install timm to measure it)")
     else:
         rows.append(("EdgeTAM (RepViT-M1), fp32", _gflop(_embed(edgetam, pixels)), _embed(edgetam, pixels)))
-    for name, gflop, fn in rows:
-        wall, cpu = _timed(fn, args.repeats)
+        if args.variants == "all":
+            from timm.utils import reparameterize_model
+
+            # As it would be deployed: RepViT's training-time branches fused (same outputs
+            # to 1e-9 here), convolutions in NHWC, which oneDNN prefers.
+            fused = _edgetam()
+            assert fused is not None
+            reparameterize_model(fused.vision_encoder.backbone, inplace=True)
+            fused = fused.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            rows.append(("  fused + channels_last", None, _embed(fused, pixels.to(memory_format=torch.channels_last))))
+    # Interleaved (one run of each, in turn, ``repeats`` times): on a shared machine the
+    # load drifts, and each variant should meet the same drift. Best = the least disturbed run.
+    for _, _, fn in rows:
+        fn()  # warm-up
+    times: list[list[tuple[float, float]]] = [[] for _ in rows]
+    for _ in range(args.repeats):
+        for (_, _, fn), runs in zip(rows, times, strict=True):
+            runs.append(_once(fn))
+    print(f"  {'':<32} {'':>11}  {'best wall':>9} {'median wall':>11} {'median CPU':>10}  (ms)")
+    for (name, gflop, _), runs in zip(rows, times, strict=True):
         work = f"{gflop:6.1f} GFLOP" if gflop is not None else " " * 11
-        print(f"  {name:<32} {work}  wall {wall * 1000:8.0f} ms  CPU {cpu * 1000:8.0f} ms")
+        wall = [w * 1000 for w, _ in runs]
+        cpu = statistics.median(c * 1000 for _, c in runs)
+        print(f"  {name:<32} {work}  {min(wall):9.0f} {statistics.median(wall):11.0f} {cpu:10.0f}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

@@ -10,26 +10,38 @@ SAM 2 outlines objects precisely but does not read text. So:
      its strongest response; one decoder pass outlines them all;
   3. negatives go through steps 1-2 the same way; clicks add (or, negative, remove) the
      object under them;
-  4. each mask is brought to the photo's pixels, then union = max, minus negatives =
-     min(a, −b) on the logits (a running max: two full-size planes whatever the count), and
-     ``masks.finish_mask`` does the rest: threshold, invert, specks, grow and feather apply
-     to the refined region exactly as to CLIPSeg's.
+  4. union = max, minus negatives = min(a, −b) on the logits, then the threshold, as
+     ``masks.combine_logits`` + ``finish_mask`` do for CLIPSeg; ``masks.finish_region`` does
+     the rest: invert, specks, grow and feather apply to the refined region exactly as to
+     CLIPSeg's.
+
+Step 4 at the photo's size is most of the cost for a 12 MP photo, so it is done where the
+answer is decided and nowhere else. Sigmoid is monotone, so "max of the upsampled logits,
+min with minus the negatives', then sigmoid ≥ threshold" is "some positive ≥ τ and no
+negative > −τ" with τ the threshold's logit; a bilinear value is a weighted mean of its
+four samples, so a mask can pass τ only in the box of photo pixels its passing samples
+reach (``refiner.photo_box``). Each mask is upsampled inside that box only, and the
+hard region is built from those boxes in booleans; the probabilities (``soft``) are made
+only where the finished mask is not 0.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from scipy import ndimage
 
-from engine.masks import combine_logits, finish_mask
+from engine.compose import region_box
+from engine.masks import CERTAIN, finish_region
 from engine.options import Click, MaskSettings
-from engine.refiner import BoxPrompt, Refiner, upsample_logits
+from engine.refiner import BoxPrompt, Refiner, photo_box, upsample_logits
 from engine.segment import Segmenter
 
 MAX_REGIONS = 8  # more separate blobs than this are noise in CLIPSeg's map, not objects
+_INFINITY_BITS = 0x7F800000  # float32 +inf as an int32
 
 
 def refined_region_mask(
@@ -62,23 +74,87 @@ def refined_region_mask(
         (positive if click.positive else negative).append(refiner.decode_click(click))
     wanted = bool(prompts) or any(c.positive for c in clicks)
     if wanted and not positive:
-        probability = np.zeros(size, np.float32)  # what was asked for is not there
+        constant: float | None = 0.0  # what was asked for is not there
     elif not positive and not negative:
-        probability = np.ones(size, np.float32)  # only negatives, none found
+        constant = 1.0  # only negatives, none found
     else:
-        selection = combine_logits(
-            _union(positive, size) if wanted else None, _union(negative, size) if negative else None
-        )
-        probability = torch.sigmoid(selection).numpy()
-    return finish_mask(probability, settings)
+        constant = None
+    if constant is not None:
+        mask = finish_region(np.full(size, constant >= settings.threshold), settings)
+        if settings.soft:
+            mask *= np.float32(1.0 - constant if settings.invert else constant)
+        return mask
+    # NumPy from here: these are small or elementwise, where torch's thread pool costs more
+    # than it saves on a busy CPU.
+    positive_np, negative_np = [m.numpy() for m in positive], [m.numpy() for m in negative]
+    mask = finish_region(selected_region(positive_np, negative_np, wanted, size, settings.threshold), settings)
+    if settings.soft:
+        edges = region_box(mask)  # the mask is 0 elsewhere: no probability needed there
+        if edges is not None:
+            top, left, bottom, right = edges
+            box = np.s_[top:bottom, left:right]
+            probability = _probability(positive_np, negative_np, wanted, size, box)
+            mask[box] *= 1.0 - probability if settings.invert else probability
+    return mask
 
 
-def _union(masks: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
-    """(1, H, W) full-resolution logits of the union (max) of low-resolution ``masks``."""
-    union = upsample_logits(masks[0], size)
-    for mask in masks[1:]:
-        torch.maximum(union, upsample_logits(mask, size), out=union)
-    return union[None]
+def selected_region(
+    positive: list[np.ndarray], negative: list[np.ndarray], wanted: bool, size: tuple[int, int], threshold: float
+) -> np.ndarray:
+    """(H, W) bool: sigmoid(min(max positive, −max negative)) ≥ threshold at the photo's
+    pixels, from the low-resolution logits, each upsampled only where it can decide."""
+    tau = logit_threshold(threshold)
+    region = np.zeros(size, bool) if wanted else np.ones(size, bool)  # no positives: 100 ≥ τ
+    for logits in positive:
+        box = photo_box(logits >= tau, size)
+        if box is not None:
+            region[box] |= upsample_logits(logits, size, box) >= tau
+    for logits in negative:
+        box = photo_box(logits > -tau, size)
+        if box is not None:
+            region[box] &= upsample_logits(logits, size, box) <= -tau
+    return region
+
+
+def _probability(
+    positive: list[np.ndarray], negative: list[np.ndarray], wanted: bool, size: tuple[int, int], box: tuple[slice, slice]
+) -> np.ndarray:
+    """The selection's probability inside ``box`` (float32), as ``combine_logits`` + sigmoid."""
+    if wanted:
+        selection = upsample_logits(positive[0], size, box)
+        for logits in positive[1:]:
+            np.maximum(selection, upsample_logits(logits, size, box), out=selection)
+    else:
+        selection = np.full((box[0].stop - box[0].start, box[1].stop - box[1].start), CERTAIN, np.float32)
+    for logits in negative:
+        np.minimum(selection, -upsample_logits(logits, size, box), out=selection)
+    return torch.sigmoid(torch.from_numpy(selection)).numpy()
+
+
+def logit_threshold(threshold: float) -> float:
+    """The float32 τ with sigmoid(x) ≥ ``threshold`` exactly when x ≥ τ, for torch's float32
+    sigmoid (which rounds to 0.5 near 0 and to 1 above about 17: the threshold is compared
+    with those rounded values, as before). Bisection over the float32 values in order."""
+
+    def value(order: int) -> float:  # float32 values ordered as integers: −inf … −0, 0 … inf
+        bits = np.array([abs(order)], np.int32).view(np.float32)[0]
+        return float(-bits if order < 0 else bits)
+
+    def passes(order: int) -> bool:
+        return float(torch.sigmoid(torch.tensor(value(order), dtype=torch.float32))) >= threshold
+
+    low, high = -_INFINITY_BITS, _INFINITY_BITS
+    if passes(low):
+        return -math.inf
+    if not passes(high):
+        return math.inf
+    while high - low > 1:  # passes(high) and not passes(low)
+        middle = (low + high) // 2
+        if passes(middle):
+            high = middle
+        else:
+            low = middle
+    return value(high)
 
 
 def _outline(refiner: Refiner, logits: torch.Tensor, settings: MaskSettings, margin: float) -> list[torch.Tensor]:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from scipy import ndimage
 
 from engine.masks import (
     combine_logits,
@@ -192,6 +193,82 @@ def test_empty_and_full_regions_pass_through_any_settings():
     full = np.ones((20, 20), bool)
     assert not shape_region(empty, grow=5, feather=3).any()
     assert np.all(shape_region(full, grow=-5, feather=3) == 1.0)
+
+
+# ---------------------------------------------------------------- the whole-image reference
+
+
+def _reference_finish(probability: np.ndarray, settings: MaskSettings) -> np.ndarray:
+    """finish_mask written the straightforward way: label and distance-transform the whole
+    image. The fast one works on the region's box and along its edge only, and must give
+    these values bit for bit (``--refine none`` masks are unchanged by that)."""
+    region = probability >= settings.threshold
+    if settings.invert:
+        region = ~region
+    limit = settings.min_area * region.size
+    if limit >= 1:
+        for polarity in (True, False):  # islands, then holes
+            labels, _ = ndimage.label(region == polarity)
+            small = (np.bincount(labels.ravel()) < limit)[labels] & (labels > 0)
+            region = np.where(small, not polarity, region)
+    mask = region.astype(np.float32)
+    if region.any() and not region.all() and (settings.grow != 0 or settings.feather > 0):
+        inside, outside = ndimage.distance_transform_edt(region), ndimage.distance_transform_edt(~region)
+        signed = np.where(region, inside - 0.5, 0.5 - outside).astype(np.float32) + np.float32(settings.grow)
+        if settings.feather <= 0:
+            mask = (signed > 0).astype(np.float32)
+        else:
+            t = np.clip((signed + settings.feather) / (2.0 * settings.feather), 0.0, 1.0)
+            mask = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    if settings.soft:
+        mask *= 1.0 - probability if settings.invert else probability
+    return mask
+
+
+def _blobs(height: int, width: int, seed: int, smooth: float) -> np.ndarray:
+    noise = np.random.default_rng(seed).random((height, width))
+    p = ndimage.gaussian_filter(noise, smooth)
+    return ((p - p.min()) / (p.max() - p.min())).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        MaskSettings(threshold=0.5),
+        MaskSettings(threshold=0.6, feather=0.0, grow=5.0, min_area=0.002),
+        MaskSettings(threshold=0.4, feather=7.5, grow=-4.0, min_area=0.02),
+        MaskSettings(threshold=0.55, invert=True, soft=True, feather=2.0),
+        MaskSettings(threshold=0.45, soft=True, feather=20.0, grow=30.0, min_area=0.0),
+        MaskSettings(threshold=0.8, feather=1.0, min_area=0.3),  # everything is a speck
+    ],
+)
+@pytest.mark.parametrize("seed, smooth", [(0, 3.0), (1, 8.0), (2, 1.5)])
+def test_finishing_equals_the_whole_image_reference_bit_for_bit(settings, seed, smooth):
+    p = _blobs(230, 330, seed, smooth)  # several 64-px work tiles, regions touching the borders
+    np.testing.assert_array_equal(finish_mask(p, settings), _reference_finish(p, settings))
+
+
+@pytest.mark.parametrize("feather", [3.0, 10.0])  # distances by shifting, and by scipy
+def test_edge_everywhere_matches_the_reference(feather):
+    p = _blobs(600, 640, 3, 1.5)  # edges in every tile: more tiles than are done at once
+    settings = MaskSettings(threshold=0.5, feather=feather, min_area=0.0)
+    np.testing.assert_array_equal(finish_mask(p, settings), _reference_finish(p, settings))
+
+
+def test_specks_and_holes_next_to_the_photo_edges_match_the_reference():
+    # Holes and islands at every border and in the corners, around a region whose box
+    # leaves a thin strip of background on one side only.
+    region = np.ones((150, 210), bool)
+    region[:, -3:] = False  # a 3-px strip on the right: 450 px, a speck below 1 %
+    region[0:4, 50:54] = False  # holes at the top edge and in a corner
+    region[-2:, :2] = False
+    region[70:73, 100:103] = False
+    p = region.astype(np.float32)
+    for min_area in (0.0, 0.001, 0.01, 0.05):
+        settings = MaskSettings(threshold=0.5, feather=0.0, min_area=min_area)
+        np.testing.assert_array_equal(finish_mask(p, settings), _reference_finish(p, settings))
+        settings = MaskSettings(threshold=0.5, feather=0.0, min_area=min_area, invert=True)
+        np.testing.assert_array_equal(finish_mask(p, settings), _reference_finish(p, settings))
 
 
 # ---------------------------------------------------------------- saving

@@ -39,6 +39,7 @@ class PromptRecorder:
     """What SAM 2's prompt encoder receives, call by call (a forward hook: the model runs as is)."""
 
     def __init__(self, refiner: Refiner) -> None:
+        refiner.clear_caches()  # the shared refiner may hold these prompts' logits from another test
         self.calls: list[dict[str, torch.Tensor | None]] = []
         self._handle = refiner.model.prompt_encoder.register_forward_hook(self._record, with_kwargs=True)
 
@@ -98,17 +99,23 @@ def test_text_regions_become_boxes_around_what_clipseg_found(sam2_dir, clipseg_d
     assert covered[clipseg_only].all()  # and every pixel CLIPSeg found is in a box
 
 
-def test_image_embedding_is_computed_once_for_many_clicks(sam2_dir, clipseg_dir, rotated_photo):
+def test_image_embedding_is_computed_once_and_each_click_decoded_once(sam2_dir, clipseg_dir, rotated_photo):
     refiner = Refiner.from_folder(sam2_dir, "cpu")
     encodes: list[int] = []
+    decodes: list[int] = []
     refiner.model.vision_encoder.register_forward_hook(lambda *a: encodes.append(1))
+    refiner.model.mask_decoder.register_forward_hook(lambda *a: decodes.append(1))
     rgb = load_image(rotated_photo).rgb
     masks = []
     for clicks in [(Click(5, 5),), (Click(5, 5), Click(40, 90)), (Click(40, 90, positive=False),)]:
         masks.append(region_mask_for(lambda: load_segmenter(clipseg_dir, "cpu"), rgb,
                                      RenderOptions(points=clicks, refiner="sam"), refiner=refiner))
     assert len(encodes) == 1
+    # One pass per new click: the earlier click is not decoded again, and removing an
+    # object the user clicked is the same outline subtracted.
+    assert len(decodes) == 2
     assert not np.array_equal(masks[0], masks[1])  # each click did change the region
+    assert all(mask.shape == rgb.shape[:2] for mask in masks)  # at the size of the image given
     region_mask_for(lambda: load_segmenter(clipseg_dir, "cpu"), rgb[::-1].copy(),
                     RenderOptions(points=(Click(5, 5),), refiner="sam"), refiner=refiner)
     assert len(encodes) == 2  # another photo is encoded

@@ -6,7 +6,7 @@ the CLI (``engine.cli``) and the app (``styler_app.worker``) each word it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 # What the person can do about an error, independent of how they talk to Styler.
@@ -28,3 +28,13 @@ class StylerError(Exception):
 
 class Cancelled(Exception):
     """Raised inside long work when the caller's cancel callback says stop."""
+
+
+# What long engine work is given to ask "should I stop?" between steps.
+CancelCallback = Callable[[], bool]
+
+
+def check_cancel(cancel: CancelCallback | None) -> None:
+    """Raise Cancelled when the caller's cancel callback says stop."""
+    if cancel is not None and cancel():
+        raise Cancelled()

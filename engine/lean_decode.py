@@ -4,14 +4,10 @@ tiles with a halo, which joins without seams."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
-from engine.errors import Cancelled
+from engine.errors import CancelCallback, check_cancel
 from engine.network import StyleNet
-
-CancelCallback = Callable[[], bool]
 
 # Lower-memory path after an out-of-memory error: attention over this many content
 # positions at a time, and the decoder in tiles of this many relu4_1 cells plus a halo
@@ -45,9 +41,3 @@ def decode_tiled(
                 ..., oy : oy + 8 * (y1 - y0), ox : ox + 8 * (x1 - x0)
             ]
     return out
-
-
-def check_cancel(cancel: CancelCallback | None) -> None:
-    """Raise Cancelled when the caller's cancel callback says stop."""
-    if cancel is not None and cancel():
-        raise Cancelled()

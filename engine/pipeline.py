@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.compose import fuse, region_box
-from engine.errors import StylerError
+from engine.errors import CancelCallback, StylerError
 from engine.image_io import LoadedImage, load_image, resize_to_max_side, save_image
-from engine.lean_decode import CancelCallback
 from engine.masks import combine_logits, finish_mask, fit_mask, probability_map, save_mask
 from engine.models.store import resolve_refiner, resolve_segmenter
 from engine.naming import mask_path_for

@@ -40,7 +40,7 @@ from engine.devices import (
     resolve_dtype,
 )
 from engine.encoder import STRIDE
-from engine.errors import Remedy, StylerError
+from engine.errors import CancelCallback, Remedy, StylerError, check_cancel
 from engine.image_io import image_key
 from engine.image_sizes import (
     MIN_SIDE,
@@ -54,8 +54,6 @@ from engine.lean_decode import (
     DECODER_HALO,
     LEAN_ATTENTION_CHUNK,
     LEAN_DECODER_TILE,
-    CancelCallback,
-    check_cancel,
     decode_tiled,
 )
 from engine.network import Features, StyleNet, under_window

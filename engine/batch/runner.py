@@ -29,7 +29,7 @@ from engine.batch.lock import output_folder_lock
 from engine.batch.manifest import ManifestEntry, ManifestWriter, ResumeIndex, Status, read_entries
 from engine.batch.plan import BatchItem, BatchPlan, BatchUsageError
 from engine.devices import is_out_of_memory
-from engine.errors import Cancelled, StylerError
+from engine.errors import CancelCallback, Cancelled, StylerError
 from engine.image_io import LoadedImage, load_image
 from engine.masks import save_mask
 from engine.options import RenderOptions
@@ -86,7 +86,6 @@ class BatchSummary:
 
 
 ProgressHandler = Callable[[BatchEvent], None]
-CancelCheck = Callable[[], bool]
 
 
 def file_digest(path: Path) -> str:
@@ -227,7 +226,7 @@ def run_batch(
     *,
     overwrite: bool = False,
     progress: ProgressHandler | None = None,
-    cancel: CancelCheck | None = None,
+    cancel: CancelCallback | None = None,
     prefetch: int = DEFAULT_PREFETCH,
 ) -> BatchSummary:
     """Render every item of ``plan`` not already done; see the package docstring."""
@@ -274,7 +273,7 @@ def _render_all(
     manifest: ManifestWriter,
     settings: str,
     tally: _Tally,
-    stop: CancelCheck,
+    stop: CancelCallback,
     prefetch: int,
 ) -> None:
     pending_saves: deque[tuple[BatchItem, float, RenderResult, Future[None]]] = deque()

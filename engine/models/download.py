@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.errors import StylerError
+from engine.errors import CancelCallback, StylerError
 from engine.models.checksum import verify_download
 from engine.models.registry import RemoteFile
-from engine.models.transfer import CancelFn, Dropped, Meter, ProgressFn, transfer
+from engine.models.transfer import Dropped, Meter, ProgressFn, transfer
 from engine.models.web_pages import FollowPage
 
 MAX_RESUMES = 5  # reconnections after a dropped connection within one call
@@ -28,7 +28,7 @@ def fetch(
     remote: RemoteFile,
     dest: Path,
     progress: ProgressFn | None = None,
-    cancel: CancelFn | None = None,
+    cancel: CancelCallback | None = None,
 ) -> Path:
     """Download ``remote`` to ``dest`` (verified), trying its mirrors in order.
 
@@ -56,7 +56,7 @@ def fetch(
     raise StylerError(f"{remote.name}: every mirror failed; last: {errors[-1]}")
 
 
-def _download(url: str, remote: RemoteFile, part: Path, progress: ProgressFn | None, cancel: CancelFn | None) -> None:
+def _download(url: str, remote: RemoteFile, part: Path, progress: ProgressFn | None, cancel: CancelCallback | None) -> None:
     resumes = 0
     pages_followed = 0
     meter = Meter(progress)

@@ -33,7 +33,7 @@ from engine.checkpoint import (
     load_pth_state,
 )
 from engine.encoder import encoder_state_from_torchvision
-from engine.errors import StylerError
+from engine.errors import CancelCallback, StylerError
 from engine.models.archive import extract_wanted
 from engine.models.download import fetch
 from engine.models.folder import models_dir
@@ -55,7 +55,7 @@ from engine.models.store import (
     get_installed,
     record_install,
 )
-from engine.models.transfer import CancelFn, ProgressFn
+from engine.models.transfer import ProgressFn
 from engine.refiner import check_refiner_folder, is_refiner_folder
 from engine.segment import check_clipseg_folder
 
@@ -73,7 +73,7 @@ SAM2_FILES = ("config.json", "preprocessor_config.json", "processor_config.json"
 def install(
     name: str,
     progress: ProgressFn | None = None,
-    cancel: CancelFn | None = None,
+    cancel: CancelCallback | None = None,
     force: bool = False,
 ) -> InstalledModel:
     """Download, verify, convert and record registry model ``name``.

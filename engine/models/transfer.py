@@ -21,13 +21,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from engine import __version__
-from engine.errors import Cancelled, StylerError
+from engine.errors import CancelCallback, StylerError, check_cancel
 from engine.models.registry import RemoteFile, human_size
 from engine.models.web_pages import check_not_html, is_quota_page, quota_error, read_text
 
 # bytes done, total bytes (None when the server does not say), bytes per second
 ProgressFn = Callable[[int, "int | None", float], None]
-CancelFn = Callable[[], bool]
 
 CHUNK = 256 * 1024
 TIMEOUT_S = 30.0
@@ -40,11 +39,10 @@ class Dropped(Exception):
     """The connection ended before the announced length arrived (resumable)."""
 
 
-def transfer(url: str, remote: RemoteFile, part: Path, meter: Meter, cancel: CancelFn | None) -> None:
+def transfer(url: str, remote: RemoteFile, part: Path, meter: Meter, cancel: CancelCallback | None) -> None:
     """One HTTP request: append to ``part`` from where it ends. Raises ``Dropped`` when the
     connection ends early and ``web_pages.FollowPage`` for a page that links to the file."""
-    if cancel and cancel():
-        raise Cancelled()
+    check_cancel(cancel)
     have = part.stat().st_size if part.exists() else 0
     if remote.size is not None and have >= remote.size:
         if have > remote.size:
@@ -90,8 +88,7 @@ def transfer(url: str, remote: RemoteFile, part: Path, meter: Meter, cancel: Can
         try:
             with open(part, mode) as out:
                 while True:
-                    if cancel and cancel():
-                        raise Cancelled()
+                    check_cancel(cancel)
                     try:
                         chunk = response.read(CHUNK)
                     except (TimeoutError, http.client.IncompleteRead, ConnectionError, ssl.SSLError) as exc:

@@ -3,12 +3,13 @@
 oneDNN's direct convolution (what torch picks for one image on a CPU) runs VGG's and the
 decoder's 3×3 layers at about the machine's matmul rate. Winograd's F(6×6, 3×3) does
 2.25× fewer multiplies, and NNPACK (built into torch's CPU wheels) ran the 128- to
-512-channel layers 1.5–2.3× faster on the 2-core AVX2 development machine
-(bench/README.md, "Winograd convolutions on the CPU"). torch only uses NNPACK itself for
+512-channel layers 1.46–2.13× faster on the 2-core AVX2 development machine
+(bench/README.md, "With Winograd convolutions"). torch only uses NNPACK itself for
 batches of 16 or more, so Styler calls it directly for single images.
 
-Narrow layers (fewer than 128 output channels: the first VGG conv, the decoder's last
-three) stay on oneDNN, where Winograd's transforms cost more than they save. The rounding
+Narrow layers (fewer than 128 output channels: VGG's first block, the decoder's last
+three) and small maps (under MIN_POSITIONS) stay on oneDNN, where Winograd's transforms
+cost more than they save. The rounding
 differs from a direct convolution by ~1.5e-5 relative per layer: the same kind of
 difference as cuDNN's own Winograd kernels on a GPU, far below an 8-bit level at the end.
 

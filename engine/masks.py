@@ -25,6 +25,7 @@ from PIL import Image
 from scipy import ndimage
 
 from engine.atomic import write_atomically
+from engine.compose import region_box
 from engine.errors import StylerError
 from engine.image_io import load_image, to_uint8, verify_image_file
 from engine.options import MaskSettings
@@ -179,11 +180,12 @@ def _fill_small_holes(region: np.ndarray, box: tuple[slice, slice], limit: float
 
 
 def _box(region: np.ndarray) -> tuple[slice, slice] | None:
-    """The bounding box of the True pixels (None: there are none)."""
-    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
-    if rows.size == 0:
+    """The bounding box of the True pixels as slices (None: there are none)."""
+    box = region_box(region)
+    if box is None:
         return None
-    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+    top, left, bottom, right = box
+    return slice(top, bottom), slice(left, right)
 
 
 # Grow/feather: edge tiles of this side, and up to which reach the distances are found by

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from engine.compose import region_box
 from engine.devices import resolve_device
 from engine.errors import StylerError
 from engine.image_io import image_key, to_uint8
@@ -233,13 +234,11 @@ def photo_box(samples: np.ndarray, size: tuple[int, int]) -> tuple[slice, slice]
     a True one of the (h, w) low-resolution ``samples`` (None: none is True). Bilinear
     values are weighted means of their samples, so nothing outside it can exceed the
     largest of those samples."""
-    rows, cols = np.flatnonzero(samples.any(axis=1)), np.flatnonzero(samples.any(axis=0))
-    if rows.size == 0:
+    box = region_box(samples)
+    if box is None:
         return None
-    return (
-        _reached(samples.shape[0], size[0], int(rows[0]), int(rows[-1])),
-        _reached(samples.shape[1], size[1], int(cols[0]), int(cols[-1])),
-    )
+    top, left, bottom, right = box
+    return _reached(samples.shape[0], size[0], top, bottom - 1), _reached(samples.shape[1], size[1], left, right - 1)
 
 
 def _taps(n_in: int, n_out: int, span: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -24,6 +24,8 @@ NORM_EPS = 1e-5
 # Style positions per level above which "pooled" and "release" (engine.options) reduce them.
 POOLED_MAX_POSITIONS = {3: 64 * 64, 4: 64 * 64, 5: 64 * 64}
 RELEASE_MAX_POSITIONS = {3: 64 * 64, 4: 256 * 256, 5: 256 * 256}
+# Logits per block of the GPU's explicit attention: 1 GiB in float32.
+BLOCK_LOGITS = 1 << 28
 
 
 def mean_std(x: torch.Tensor, eps: float = NORM_EPS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,9 +79,24 @@ def attention_mean_std(
     ``chunk_size`` bounds how many query positions are processed at once (lower memory,
     identical result)."""
     width = memory.keys.shape[-1]
+    query = _pad_last(query, width if width > memory.key_width else 0)  # zeros: no change
+    if query.device.type == "cuda" and not torch.is_grad_enabled():
+        out = blockwise_attention(query, memory, chunk_size)
+    else:
+        out = fused_attention(query, memory, chunk_size)
+    c = memory.channels
+    centred_mean = out[..., :c].float()
+    second_moment = out[..., c : 2 * c].float()
+    std = torch.relu(second_moment - centred_mean * centred_mean).sqrt()
+    return centred_mean + memory.value_mean.float(), std
+
+
+def fused_attention(query: torch.Tensor, memory: StyleMemory, chunk_size: int | None) -> torch.Tensor:
+    """softmax(Q Kᵀ) [V, V⊙V] through ``scaled_dot_product_attention``: it never holds the
+    matrix, in its backward either (training; and the CPU, where it is the fastest)."""
     # The fused CPU kernel also needs a unit stride on the last dimension; a transposed
     # view silently sends it down the matrix-materialising path.
-    query = _pad_last(query, width if width > memory.key_width else 0).contiguous()
+    query = query.contiguous()
     # SDPA wants (B, heads, L, D); AdaAttN has a single head.
     keys = memory.keys[:, None]
     values = memory.values[:, None]
@@ -89,12 +106,43 @@ def attention_mean_std(
     for start in range(0, n_queries, step):
         q = query[:, None, start : start + step]
         outputs.append(F.scaled_dot_product_attention(q, keys, values, scale=1.0)[:, 0])
-    out = torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
-    c = memory.channels
-    centred_mean = out[..., :c].float()
-    second_moment = out[..., c : 2 * c].float()
-    std = torch.relu(second_moment - centred_mean * centred_mean).sqrt()
-    return centred_mean + memory.value_mean.float(), std
+    return torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
+
+
+def blockwise_attention(query: torch.Tensor, memory: StyleMemory, chunk_size: int | None) -> torch.Tensor:
+    """softmax(Q Kᵀ) [V, V⊙V] as two matrix products per block of queries, each block's
+    logits (at most BLOCK_LOGITS) in float32 whatever the precision. On an H100, cuBLAS
+    beat CUDA's fused kernel (which has no tensor-core path for these widths) by 1.1× in
+    fp32 and 2.6–3.9× in bf16 (bench/README.md, "GPU"). Inference only: its backward would
+    keep every block's matrix."""
+    keys_t = memory.keys.transpose(1, 2)
+    values = memory.values
+    n_queries, n_keys = query.shape[1], keys_t.shape[-1]
+    step = max(1, min(chunk_size or n_queries, BLOCK_LOGITS // n_keys))
+    out = values.new_empty(query.shape[0], n_queries, values.shape[-1])
+    for start in range(0, n_queries, step):
+        logits = _wide_logits(query[:, start : start + step], keys_t)
+        # exp(logits − max) in place and normalised after the second product: no second
+        # block-sized buffer for the probabilities.
+        logits.sub_(logits.amax(dim=-1, keepdim=True)).exp_()
+        total = logits.sum(dim=-1, keepdim=True)
+        block = torch.bmm(logits.to(values.dtype), values)
+        out[:, start : start + step] = block / total  # divided in float32, stored in out's dtype
+    return out
+
+
+def _wide_logits(query: torch.Tensor, keys_t: torch.Tensor) -> torch.Tensor:
+    """Q Kᵀ, in float32 for bf16/fp16 inputs: the product runs on tensor cores, but the
+    released logits are unscaled (often in the hundreds) and rounding them to bf16 doubled
+    the attention's error in the GPU probe (bench/README.md)."""
+    if query.dtype not in (torch.bfloat16, torch.float16):
+        return torch.bmm(query, keys_t)
+    if query.device.type == "cuda":
+        try:
+            return torch.bmm(query, keys_t, out_dtype=torch.float32)
+        except TypeError:  # torch before bmm's out_dtype
+            pass
+    return torch.bmm(query, keys_t).float()  # rounded to the low precision first
 
 
 def make_style_memory(

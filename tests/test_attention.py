@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.attention import AdaAttN, attention_mean_std, make_style_memory, mean_std, normalize
+from engine.attention import (
+    AdaAttN,
+    attention_mean_std,
+    blockwise_attention,
+    fused_attention,
+    make_style_memory,
+    mean_std,
+    normalize,
+)
 
 
 def explicit_mean_std(q, k, v):
@@ -138,3 +146,24 @@ def test_pooled_memory_below_the_limit_is_exact_attention():
     query = torch.randn(1, 11, 8, generator=gen)
     for got, want in zip(attention_mean_std(query, pooled), attention_mean_std(query, exact), strict=True):
         torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("chunk_size, dtype", [(None, torch.float64), (7, torch.float64), (None, torch.float32)])
+def test_blockwise_attention_equals_the_fused_kernel(monkeypatch, chunk_size, dtype):
+    """The GPU's explicit path (two products per block of queries, logits normalised in
+    place) gives the fused kernel's mean and second moment, also with blocks that split the
+    queries unevenly and with unscaled logits in the hundreds (exp overflows float32 there
+    unless the maximum is taken off first)."""
+    monkeypatch.setattr("engine.attention.BLOCK_LOGITS", 90 * 10)  # 10 queries per block
+    gen = torch.Generator().manual_seed(3)
+    q = torch.randn(1, 53, 24, generator=gen, dtype=torch.float64) * 5
+    k = torch.randn(1, 90, 24, generator=gen, dtype=torch.float64) * 5
+    v = torch.rand(1, 90, 6, generator=gen, dtype=torch.float64) * 3
+    assert (q @ k.transpose(1, 2)).max() > 200
+    memory = make_style_memory(k.to(dtype), v.to(dtype))
+    blockwise = blockwise_attention(q.to(dtype), memory, chunk_size)
+    tolerance = 1e-9 if dtype == torch.float64 else 1e-4
+    torch.testing.assert_close(blockwise, fused_attention(q.to(dtype), memory, None), atol=tolerance, rtol=tolerance)
+    want_mean, _ = explicit_mean_std(q, k, v)
+    got_mean = (blockwise[..., :6] + memory.value_mean).double()
+    torch.testing.assert_close(got_mean, want_mean, atol=tolerance, rtol=tolerance)

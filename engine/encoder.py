@@ -83,15 +83,19 @@ class VGGEncoder(nn.Module):
 
     def forward(self, image: torch.Tensor, depth: int = 5) -> list[torch.Tensor]:
         """image (B, 3, H, W) RGB in [0, 1] -> [relu1_1, …] (the first ``depth`` features)."""
-        x = (image - self.input_mean) / self.input_std
-        features: list[torch.Tensor] = []
-        start = 0
-        for end in self._taps[:depth]:
+        return self.continue_features([], (image - self.input_mean) / self.input_std, depth)
+
+    def continue_features(self, features: list[torch.Tensor], x: torch.Tensor, depth: int) -> list[torch.Tensor]:
+        """``features`` (relu1_1 … relu{k}_1, possibly empty) extended to ``depth`` features,
+        starting from ``x``: relu{k}_1 itself, or the normalised image when k is 0."""
+        out = list(features)
+        start = self._taps[len(features) - 1] if features else 0
+        for end in self._taps[len(features) : depth]:
             for layer in self.layers[start:end]:
                 x = layer(x)
-            features.append(x)
+            out.append(x)
             start = end
-        return features
+        return out
 
 
 def encoder_state_from_release(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -14,6 +14,9 @@ from engine.network import StyleNet
 # wider than its receptive field (≈4 cells), so tiles join without seams.
 LEAN_ATTENTION_CHUNK = 4096
 LEAN_DECODER_TILE = 32
+# Tiles for an output past one CUDA pass's 32-bit indexing (engine/strip_encoder.py): 2048
+# px plus the halo keeps the decoder's widest map (64 channels) under 2³⁰ elements.
+LARGE_DECODER_TILE = 256
 DECODER_HALO = 8
 
 def decode_tiled(

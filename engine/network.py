@@ -29,6 +29,7 @@ from engine.attention import (
 from engine.compose import Box
 from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
 from engine.options import StyleReduction
+from engine.strip_encoder import strip_features
 
 ALL_LEVELS = (3, 4, 5)
 
@@ -153,10 +154,13 @@ class StyleNet(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for name, p in self.named_parameters() if not name.startswith("encoder.")]
 
-    def features(self, image: torch.Tensor) -> Features:
+    def features(self, image: torch.Tensor, in_strips: bool = False) -> Features:
         """image (B, 3, H, W) in [0, 1], H and W multiples of STRIDE -> per-level features and
-        keys. Full-resolution shallow maps are dropped as soon as their resized copies exist."""
-        feats = self.encoder(image, depth=max(self.levels))
+        keys. Full-resolution shallow maps are dropped as soon as their resized copies exist;
+        ``in_strips`` never holds them whole (engine/strip_encoder.py: for photos past one
+        GPU pass, and for the low-memory path)."""
+        depth = max(self.levels)
+        feats = strip_features(self.encoder, image, depth) if in_strips else self.encoder(image, depth=depth)
         out = Features()
         for level in self.levels:
             out.key[level] = feature_key(feats, level)

@@ -48,16 +48,19 @@ from engine.image_sizes import (
     encoder_bytes,
     longer_side_size,
     pad_to_stride,
+    pixels_on_host,
     resize_longer_side,
 )
 from engine.lean_decode import (
     DECODER_HALO,
+    LARGE_DECODER_TILE,
     LEAN_ATTENTION_CHUNK,
     LEAN_DECODER_TILE,
     decode_tiled,
 )
-from engine.network import Features, StyleNet, under_window
+from engine.network import Features, StyleNet, level_stride, under_window
 from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, StyleReduction
+from engine.strip_encoder import fits_one_pass
 from engine.winograd import use_winograd
 
 _Result = TypeVar("_Result")
@@ -252,21 +255,20 @@ class Stylizer:
     def check_memory(self, h: int, w: int, what: str, remedy: Remedy) -> None:
         """Refuse, before allocating, an image the encoder could not hold in memory here;
         ``remedy`` says what to make smaller (the CLI and the app word it)."""
-        # CUDA kernels (cuDNN convolution, reflection padding) index a tensor with 32 bits:
-        # relu1_x holds 64 channels of the padded image, so about 33 MP is one pass's limit
-        # (8192² failed on an H100 with 80 GB free). Tiling the encoder would lift it.
-        if self.device.type == "cuda" and 64 * (h + PAD_MARGIN) * (w + PAD_MARGIN) >= 2**31:
-            raise StylerError(
-                f"{what} at {w}×{h} is larger than the GPU encoder takes in one pass (about 33 "
-                "megapixels, e.g. 5760×5760)", remedy=remedy
-            )
-        needed = encoder_bytes(h, w, self.dtype)
+        in_strips = self._in_strips(h + PAD_MARGIN, w + PAD_MARGIN)
+        needed = encoder_bytes(h, w, self.dtype, in_strips)
         available = available_memory(self.device)
         if available is not None and needed > available:
             raise StylerError(
                 f"{what} at {w}×{h} needs about {needed / 2**30:.1f} GB of memory, "
                 f"{self.device} has {available / 2**30:.1f} GB available", remedy=remedy
             )
+
+    def _in_strips(self, h: int, w: int) -> bool:
+        """Whether an (h, w) input is encoded in strips: on the low-memory path, and past what
+        one CUDA pass can index (engine/strip_encoder.py; on a CPU too, where the strips
+        only save memory, so the path is the same everywhere)."""
+        return self.lean or not fits_one_pass(h, w)
 
     def clear_caches(self) -> None:
         self._memories.clear()
@@ -306,7 +308,7 @@ class Stylizer:
             check_cancel(cancel)
             report(0.8, "decoding")
             image = self.guarded(lambda: self._decode(blended, cancel))
-            self._decoded = (decode_key, _crop(image, content.size, work))
+            self._decoded = (decode_key, pixels_on_host(image, content.size, work))
         rgb = self._decoded[1]
         original = content.rgb
         if window is not None:
@@ -351,16 +353,21 @@ class Stylizer:
 
     def _features(self, image: torch.Tensor) -> Features:
         with torch.inference_mode():
-            return self.model.features(image)
+            return self.model.features(image, self._in_strips(image.shape[-2], image.shape[-1]))
 
     def _chunk(self) -> int | None:
         return LEAN_ATTENTION_CHUNK if self.lean else None
 
     def _decode(self, attended: dict[int, torch.Tensor], cancel: CancelCallback | None) -> torch.Tensor:
+        deep = next(iter(attended.values()))
+        scale = level_stride(next(iter(attended)))
+        height, width = deep.shape[-2] * scale, deep.shape[-1] * scale
         with torch.inference_mode():
-            if not self.lean:
-                return self.model.decode(attended)
-            return decode_tiled(self.model, attended, LEAN_DECODER_TILE, cancel)
+            if self.lean:
+                return decode_tiled(self.model, attended, LEAN_DECODER_TILE, cancel)
+            if not fits_one_pass(height, width):
+                return decode_tiled(self.model, attended, LARGE_DECODER_TILE, cancel)
+            return self.model.decode(attended)
 
     def guarded(self, work: Callable[[], _Result]) -> _Result:
         """Run ``work``; on out-of-memory switch to the lower-memory path (``self.lean``) and
@@ -386,14 +393,4 @@ class Stylizer:
         for key in list(self._memories):
             if key != self._style_key:
                 del self._memories[key]
-
-
-def _crop(image: torch.Tensor, size: tuple[int, int], work: Box | None) -> np.ndarray:
-    """The decoded (1, 3, h, w) tensor as (h, w, 3) float32 pixels inside the photo: the
-    padding cut off (a work area may reach into it at the bottom and right)."""
-    h, w = size
-    if work is not None:
-        h, w = min(h, work[2]) - work[0], min(w, work[3]) - work[1]
-    return image[0, :, :h, :w].float().clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy()
-
 

@@ -1,7 +1,8 @@
 """Running a planned batch: the style set once, files decoded ahead, results saved behind.
 
 Three threads share the work so the device is not left waiting on the disk:
-  loader  decodes and downsizes the next ``prefetch`` images (PIL releases the GIL)
+  loader  decodes, downsizes and hashes the next ``prefetch`` images (PIL and hashlib
+          release the GIL)
   caller  renders, one image at a time (the Stylizer is not thread-safe)
   writer  encodes and atomically writes the finished image
 Entries reach the manifest, and events reach ``progress``, on the caller's thread, after
@@ -131,7 +132,11 @@ def batch_settings_hash(plan: BatchPlan, pipeline: Pipeline, options: RenderOpti
 
 
 def _load(item: BatchItem, max_size: int | None) -> LoadedImage:
-    return load_image(item.source, max_size)
+    image = load_image(item.source, max_size)
+    # Hashed here, in the loader thread, while the engine renders the photo before: the
+    # caches' key of a 4096² photo is 0.15 s of CPU, a third of a GPU render.
+    _ = image.key
+    return image
 
 
 def _write(item: BatchItem, result: RenderResult) -> None:

@@ -270,13 +270,18 @@ class Stylizer:
         only save memory, so the path is the same everywhere)."""
         return self.lean or not fits_one_pass(h, w)
 
+    def forget_content(self) -> None:
+        """Drop the photo's encodings and renders, keep the styles': the memory a large photo
+        holds between renders (a batch or the bench moving on)."""
+        self._content = None
+        self._attended = self._decoded = None
+
     def clear_caches(self, release_memory: bool = True) -> None:
         """Forget every cached encoding; ``release_memory`` also hands the device allocator's
         cached blocks back (keep them for a next render of similar size)."""
         self._memories.clear()
-        self._content = None
         self._style_key = None
-        self._attended = self._decoded = None
+        self.forget_content()
         if release_memory:
             release_cached_memory(self.device)
 

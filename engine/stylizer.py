@@ -248,10 +248,6 @@ class Stylizer:
         if current is not None and current in self._memories:
             self._memories.move_to_end(current)
 
-    @property
-    def has_content(self) -> bool:
-        return self._content is not None
-
     def check_memory(self, h: int, w: int, what: str, remedy: Remedy) -> None:
         """Refuse, before allocating, an image the encoder could not hold in memory here;
         ``remedy`` says what to make smaller (the CLI and the app word it)."""

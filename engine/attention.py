@@ -4,7 +4,7 @@ A = softmax(Q Kᵀ) (no 1/√d scaling), M = A V, S = sqrt(relu(A (V⊙V) − M�
 output = S ⊙ Norm(F_c) + M.
 
 M and A(V⊙V) come out of one ``scaled_dot_product_attention`` call whose values are
-[V, V⊙V]. V is centred by its channel mean first: the variance is shift-invariant, and
+[V, V⊙V] (for CUDA inference, of two matrix products per block of queries). V is centred by its channel mean first: the variance is shift-invariant, and
 centring stops E[V²] − E[V]² from cancelling catastrophically in reduced precision.
 """
 
@@ -112,9 +112,9 @@ def fused_attention(query: torch.Tensor, memory: StyleMemory, chunk_size: int | 
 def blockwise_attention(query: torch.Tensor, memory: StyleMemory, chunk_size: int | None) -> torch.Tensor:
     """softmax(Q Kᵀ) [V, V⊙V] as two matrix products per block of queries, each block's
     logits (at most BLOCK_LOGITS) in float32 whatever the precision. On an H100, cuBLAS
-    beat CUDA's fused kernel (which has no tensor-core path for these widths) by 1.1× in
-    fp32 and 2.6–3.9× in bf16 (bench/README.md, "GPU"). Inference only: its backward would
-    keep every block's matrix."""
+    beat CUDA's fused kernel (which has no tensor-core path for these widths) by 1.02–1.16×
+    in fp32 and 1.1–1.8× in bf16 (bench/README.md, "GPU"). Inference only: its backward
+    would keep every block's matrix."""
     keys_t = memory.keys.transpose(1, 2)
     values = memory.values
     n_queries, n_keys = query.shape[1], keys_t.shape[-1]

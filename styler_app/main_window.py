@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import Qt, QThreadPool, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
@@ -267,12 +267,14 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ engine status
 
+    @Slot(dict)
     def _show_status(self, status: dict[str, Any]) -> None:
         if "device" in status:
             self.device_label.setText(status["device"])
         self.model_label.setText(f"Model: {status.get('model', '—')}")
         self.memory_label.setText(status.get("memory", ""))
 
+    @Slot(dict)
     def _environment_ready(self, environment: dict[str, Any]) -> None:
         self.environment = environment
         self.training.environment_ready(environment)

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.errors import Cancelled, Remedy, StylerError
 from styler_app.job_protocol import EngineSessionLike, FunctionJob, Job, JobContext, JobKind, JobState, Result
@@ -117,7 +117,11 @@ class EngineWorker(QObject):
         self._callbacks: dict[int, _Callbacks] = {}  # GUI thread only
         self._thread = _LoopThread(self._loop)
         # The signals come from the worker thread; these slots belong to this object, which
-        # lives in the GUI thread, so Qt queues them there.
+        # lives in the GUI thread, so Qt queues them there. Every receiver of a signal from
+        # another thread is a declared @Slot: an undeclared method is turned into a slot at
+        # connect time by rebuilding the class's meta-object, which raced with emissions from
+        # a running worker and crashed the GUI thread (PYSIDE-3124; seen under gdb in a
+        # slot call from a queued event while an engine thread ran).
         self.started.connect(self._deliver_started)
         self.progress.connect(self._deliver_progress)
         self.result.connect(self._deliver_result)
@@ -191,21 +195,25 @@ class EngineWorker(QObject):
 
     # ------------------------------------------------------------------ GUI thread: per-job callbacks
 
+    @Slot(int, str)
     def _deliver_started(self, job_id: int, kind: str) -> None:
         callbacks = self._callbacks.get(job_id)
         if callbacks is not None and callbacks.started is not None:
             callbacks.started()
 
+    @Slot(int, float, str)
     def _deliver_progress(self, job_id: int, fraction: float, message: str) -> None:
         callbacks = self._callbacks.get(job_id)
         if callbacks is not None and callbacks.progress is not None:
             callbacks.progress(fraction, message)
 
+    @Slot(int, object)
     def _deliver_result(self, job_id: int, payload: object) -> None:
         callbacks = self._callbacks.get(job_id)
         if callbacks is not None and callbacks.result is not None:
             callbacks.result(payload)
 
+    @Slot(int, object)
     def _deliver_partial(self, job_id: int, payload: object) -> None:
         with self._lock:
             event = self._cancel_events.get(job_id)
@@ -214,11 +222,13 @@ class EngineWorker(QObject):
         if not cancelled and callbacks is not None and callbacks.partial is not None:
             callbacks.partial(payload)
 
+    @Slot(int, str)
     def _deliver_error(self, job_id: int, message: str) -> None:
         callbacks = self._callbacks.get(job_id)
         if callbacks is not None and callbacks.error is not None:
             callbacks.error(message)
 
+    @Slot(int, str)
     def _deliver_finished(self, job_id: int, state: str) -> None:
         callbacks = self._callbacks.pop(job_id, None)
         if callbacks is not None and callbacks.finished is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -94,8 +95,11 @@ def test_bad_inputs_give_one_line_and_nonzero_exit(tmp_path, model_path, photos)
         (["stylize", str(odd), "--style", str(style), "--model", str(model_path), "-o", str(odd)], "would overwrite an input"),
         (["stylize", str(odd), "--style", str(style)], "styler models"),
     ]
-    for args, expected in cases:
-        result = run_cli(*args)
+    # Two at a time: each process spends seconds importing torch on one core, and the
+    # suite's own process leaves the second core idle meanwhile.
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda case: run_cli(*case[0]), cases))
+    for (args, expected), result in zip(cases, results, strict=True):
         assert result.returncode != 0, args
         assert expected in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr

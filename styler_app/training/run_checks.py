@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from engine.errors import StylerError
 from engine.train.folders import FolderCheck, check_folder
@@ -59,6 +59,7 @@ class FolderChecker(QObject):
         self._tasks.append(task)  # keeps its signals object alive until it reports
         QThreadPool.globalInstance().start(task)
 
+    @Slot(object, str)
     def _checked(self, checks: FolderChecks | None, error: str) -> None:
         self._tasks = [t for t in self._tasks if t.signals is not self.sender()]
         then, self._then = self._then, None

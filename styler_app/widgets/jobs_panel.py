@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -89,7 +89,7 @@ class JobsPanel(QWidget):
 
     def follow(self, worker: EngineWorker) -> None:
         """Show the worker's jobs that were added here; "Cancel job" cancels them there."""
-        worker.started.connect(lambda job_id, kind: self.on_started(job_id))
+        worker.started.connect(self._started)
         worker.progress.connect(self.on_progress)
         worker.item_failed.connect(self.on_item_failed)
         worker.error.connect(self.on_error)
@@ -114,6 +114,10 @@ class JobsPanel(QWidget):
     def has_job(self, job_id: int) -> bool:
         return job_id in self._rows
 
+    @Slot(int, str)
+    def _started(self, job_id: int, kind: str) -> None:
+        self.on_started(job_id)
+
     def on_started(self, job_id: int) -> None:
         row = self._rows.get(job_id)
         if row:
@@ -121,6 +125,7 @@ class JobsPanel(QWidget):
             row.item.setText(3, STATE_TEXT["running"])
             self._selection_changed()
 
+    @Slot(int, float, str)
     def on_progress(self, job_id: int, fraction: float, message: str) -> None:
         row = self._rows.get(job_id)
         if not row:
@@ -133,6 +138,7 @@ class JobsPanel(QWidget):
             elapsed = time.monotonic() - row.started_at
             row.item.setText(2, format_eta(elapsed * (1 - fraction) / fraction))
 
+    @Slot(int, str, str)
     def on_item_failed(self, job_id: int, item: str, reason: str) -> None:
         row = self._rows.get(job_id)
         if not row:
@@ -145,12 +151,14 @@ class JobsPanel(QWidget):
         row.item.setExpanded(True)
         row.item.setText(0, f"{row.item.text(0).split(' — ')[0]} — {len(row.failures)} failed")
 
+    @Slot(int, str)
     def on_error(self, job_id: int, message: str) -> None:
         row = self._rows.get(job_id)
         if row:
             row.item.setToolTip(3, message)
             row.item.setData(0, Qt.ItemDataRole.UserRole + 1, message)
 
+    @Slot(int, str)
     def on_finished(self, job_id: int, state: str) -> None:
         row = self._rows.get(job_id)
         if not row:

@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     Qt,
     QThreadPool,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
@@ -111,6 +112,7 @@ class ThumbnailModel(QAbstractListModel):
             self._pool.start(_ThumbnailTask(path, THUMB_SIZE, self._signals))
         return self._placeholder
 
+    @Slot(str, QImage)
     def _on_loaded(self, path: str, image: QImage) -> None:
         self._pending.discard(path)
         if image.isNull():  # unreadable file: keep a visible but empty tile

@@ -4,8 +4,9 @@ A = softmax(Q Kᵀ) (no 1/√d scaling), M = A V, S = sqrt(relu(A (V⊙V) − M�
 output = S ⊙ Norm(F_c) + M.
 
 M and A(V⊙V) come out of one ``scaled_dot_product_attention`` call whose values are
-[V, V⊙V] (for CUDA inference, of two matrix products per block of queries). V is centred by its channel mean first: the variance is shift-invariant, and
-centring stops E[V²] − E[V]² from cancelling catastrophically in reduced precision.
+[V, V⊙V] (for CUDA inference, of two matrix products per block of queries). V is centred
+by its channel mean first: the variance is shift-invariant, and centring stops
+E[V²] − E[V]² from cancelling catastrophically in reduced precision.
 """
 
 from __future__ import annotations

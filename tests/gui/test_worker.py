@@ -159,3 +159,22 @@ def test_stop_cancels_running_and_queued_jobs(qtbot) -> None:
     assert worker.stop(10_000)
     qtbot.waitUntil(lambda: len(states) == 2, timeout=10_000)
     assert states == {running: "cancelled", queued: "cancelled"}
+
+
+def test_receivers_of_cross_thread_signals_are_declared_slots() -> None:
+    """A method PySide6 has to turn into a slot at run time (no @Slot) was seen crashing the
+    GUI thread in a queued call while the engine thread emitted (PYSIDE-3124): the worker's
+    deliveries and the jobs panel's handlers are declared in their classes' meta-objects."""
+    from styler_app.widgets.jobs_panel import JobsPanel
+
+    declared = {
+        EngineWorker: ["_deliver_started(int,QString)", "_deliver_progress(int,double,QString)",
+                       "_deliver_result(int,PyObject)", "_deliver_partial(int,PyObject)",
+                       "_deliver_error(int,QString)", "_deliver_finished(int,QString)"],
+        JobsPanel: ["_started(int,QString)", "on_progress(int,double,QString)", "on_item_failed(int,QString,QString)",
+                    "on_error(int,QString)", "on_finished(int,QString)"],
+    }
+    for cls, slots in declared.items():
+        meta = cls.staticMetaObject
+        missing = [slot for slot in slots if meta.indexOfSlot(slot) < 0]
+        assert not missing, f"{cls.__name__} lacks declared slots {missing}"

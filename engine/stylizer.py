@@ -251,7 +251,8 @@ class Stylizer:
     def check_memory(self, h: int, w: int, what: str, remedy: Remedy) -> None:
         """Refuse, before allocating, an image the encoder could not hold in memory here;
         ``remedy`` says what to make smaller (the CLI and the app word it)."""
-        in_strips = self._in_strips(h + PAD_MARGIN, w + PAD_MARGIN)
+        # Strips lower the bound only on CUDA, where running short raises; a CPU process may be killed.
+        in_strips = self.device.type == "cuda" and self._in_strips(h + PAD_MARGIN, w + PAD_MARGIN)
         needed = encoder_bytes(h, w, self.dtype, in_strips)
         available = available_memory(self.device)
         if available is not None and needed > available:
@@ -267,8 +268,7 @@ class Stylizer:
         return self.lean or not fits_one_pass(h, w)
 
     def forget_content(self) -> None:
-        """Drop the photo's encodings and renders, keep the styles': the memory a large photo
-        holds between renders (a batch or the bench moving on)."""
+        """Drop the photo's encodings and renders (its memory between renders); keep the styles'."""
         self._content = None
         self._attended = self._decoded = None
 

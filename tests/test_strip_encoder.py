@@ -51,3 +51,18 @@ def test_a_photo_past_one_pass_renders_as_one_pass_would(model_path, monkeypatch
     in_parts = render()
     assert strips and not tiles, "the big photo went through one encoder and one decoder pass"
     np.testing.assert_allclose(in_parts, whole, atol=2e-4)
+
+
+def test_a_cpu_keeps_the_full_size_memory_bound_for_photos_in_strips(model_path, monkeypatch):
+    """On a CPU running out of memory can end the process rather than raise, so a photo past
+    one pass is still refused by the bound of a one-pass encoding, strips or not."""
+    from engine.errors import StylerError
+    from engine.image_sizes import encoder_bytes
+
+    monkeypatch.setattr(strip_encoder, "INDEX_LIMIT", 64 * 100 * 100)
+    stylizer = Stylizer.from_file(model_path, device="cpu", style_size=64)
+    h, w = 150, 200  # past the lowered limit: encoded in strips
+    between = (encoder_bytes(h, w, torch.float32, in_strips=True) + encoder_bytes(h, w, torch.float32)) // 2
+    monkeypatch.setattr("engine.stylizer.available_memory", lambda device: between)
+    with pytest.raises(StylerError, match="needs about"):
+        stylizer.check_memory(h, w, "the photo", "smaller_image")

@@ -1,6 +1,7 @@
-"""The lower-memory path a Stylizer switches to after an out-of-memory error: attention in
-chunks of content positions (engine/attention.py takes the chunk size) and the decoder in
-tiles with a halo, which joins without seams."""
+"""The lower-memory path a Stylizer switches to after an out-of-memory error: the encoder in
+strips (engine/strip_encoder.py), attention in chunks of content positions
+(engine/attention.py takes the chunk size) and the decoder in tiles with a halo, which joins
+without seams. The tiles also serve outputs past one CUDA pass (LARGE_DECODER_TILE)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.compose import Box
 from engine.encoder import STRIDE
 
 # Smallest padded side: relu5_1 must have at least 2×2 positions for an unbiased variance.
@@ -59,9 +60,7 @@ def resize_longer_side(image: torch.Tensor, size: int | None) -> torch.Tensor:
     return F.interpolate(image, size=new, mode="bilinear", antialias=True, align_corners=False)
 
 
-def pixels_on_host(
-    image: torch.Tensor, size: tuple[int, int], work: tuple[int, int, int, int] | None
-) -> np.ndarray:
+def pixels_on_host(image: torch.Tensor, size: tuple[int, int], work: Box | None) -> np.ndarray:
     """The decoded (1, 3, h, w) tensor as (h, w, 3) float32 pixels inside the photo: the
     padding cut off (``work``, a box rendered alone, may reach into it at the bottom and
     right)."""

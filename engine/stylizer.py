@@ -363,9 +363,8 @@ class Stylizer:
         return LEAN_ATTENTION_CHUNK if self.lean else None
 
     def _decode(self, attended: dict[int, torch.Tensor], cancel: CancelCallback | None) -> torch.Tensor:
-        deep = next(iter(attended.values()))
-        scale = level_stride(next(iter(attended)))
-        height, width = deep.shape[-2] * scale, deep.shape[-1] * scale
+        level, feature = next(iter(attended.items()))  # the output's size, from any level's
+        height, width = (side * level_stride(level) for side in feature.shape[-2:])
         with torch.inference_mode():
             if self.lean:
                 return decode_tiled(self.model, attended, LEAN_DECODER_TILE, cancel)

@@ -6,8 +6,9 @@ batch pools), and garbage cycles often hold Qt widgets (a closed dialog referenc
 own slot lambdas). Collected in one of those threads, the widget's C++ object is destroyed
 outside the GUI thread and the process segfaults; faulthandler then points at whatever the
 other thread was doing. A stress script reproduced it within seconds; with this collector it
-ran clean. (It was suspected of the engine-thread segfaults seen in test runs, but one more
-occurred with it in place: that cause is still open.)
+ran clean. (It was suspected of the segfaults seen in test runs, but one more occurred with
+it in place; the next one, caught under gdb, was a queued call to an undeclared slot, closed
+in styler_app/worker.py.)
 
 So automatic collection is switched off and the GUI thread collects on a timer, with
 CPython's own generation thresholds (pyqtgraph's GarbageCollector does exactly that).

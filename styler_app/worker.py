@@ -118,10 +118,9 @@ class EngineWorker(QObject):
         self._thread = _LoopThread(self._loop)
         # The signals come from the worker thread; these slots belong to this object, which
         # lives in the GUI thread, so Qt queues them there. Every receiver of a signal from
-        # another thread is a declared @Slot: an undeclared method is turned into a slot at
-        # connect time by rebuilding the class's meta-object, which raced with emissions from
-        # a running worker and crashed the GUI thread (PYSIDE-3124; seen under gdb in a
-        # slot call from a queued event while an engine thread ran).
+        # another thread is a declared @Slot: PySide6 turns an undeclared method into a slot
+        # at run time, and gdb caught the GUI thread crashing inside such a queued call while
+        # an engine thread ran (PYSIDE-3124 reports the same with cross-thread signals).
         self.started.connect(self._deliver_started)
         self.progress.connect(self._deliver_progress)
         self.result.connect(self._deliver_result)

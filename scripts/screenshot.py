@@ -16,6 +16,7 @@ only the main window goes into the docs), and ``--dark`` forces a dark palette.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import subprocess
@@ -115,6 +116,7 @@ def main() -> int:
     parser.add_argument("--dark", action="store_true", help="force a dark palette (Fusion style)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="styler-screenshot-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # a random model and photos: 120 MB
     model = args.model
     if model:
         from engine.models.store import resolve_style_model

@@ -10,6 +10,8 @@ It starts `styler train` from the panel exactly as a person would (Start), waits
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import sys
 import tempfile
 import time
@@ -51,6 +53,7 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])  # our --style is not Qt's
     work = Path(tempfile.mkdtemp(prefix="styler-training-shot-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # the run's checkpoints: 360 MB
     panel = TrainingPanel(work / "runs")
     panel.setWindowTitle("Styler — Training")
     panel.resize(1500, 900)

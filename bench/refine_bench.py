@@ -156,7 +156,20 @@ def bench(sam2: Path, clipseg: Path, device: torch.device, photo_path: Path, siz
         n = next(spots)
         return Click((n * 37) % p_width, (n * 53) % p_height)
 
-    table.time("decoder pass (a new click)", lambda: refiner.decode_click(new_click()))
+    with torch.inference_mode():
+        embeddings = refiner.model.get_image_embeddings(pixels)
+
+    def library_decoder() -> None:  # what Styler ran until engine.sam2_decoder, on the same photo
+        n = next(spots)
+        point = torch.tensor([[[[(n * 37) % refiner.input_size, (n * 53) % refiner.input_size]]]], dtype=torch.float32)
+        with torch.inference_mode():
+            refiner.model(image_embeddings=embeddings, input_points=point.to(device),
+                          input_labels=torch.ones(1, 1, 1, dtype=torch.int64, device=device), multimask_output=True)
+
+    for _ in range(2):  # alternated, so that both see the same load
+        table.time("decoder pass (a new click)", lambda: refiner.decode_click(new_click()), repeats=max(repeats, 10))
+        table.time("  the same through transformers' Sam2Model.forward (before)", library_decoder,
+                   repeats=max(repeats, 10))
     table.time(f"new click -> {p_width}x{p_height} mask (decoder + finishing)",
                lambda: refined_region_mask(segmenter, refiner, preview, (), (), (new_click(),), SETTINGS, "preview"))
     clicks = (Click(p_width * 0.3, p_height * 0.4), Click(p_width * 0.6, p_height * 0.5),

@@ -7,7 +7,8 @@ the way ``engine.segment`` splits CLIPSeg, so that
   decode(prompts)         runs only the decoder, for any number of boxes and clicks,
 and a click in the app costs one decoder pass (the first time: each prompt's logits are
 kept with the photo's embedding, so the previews that follow, and the quick and full pass
-of one preview, decode nothing again).
+of one preview, decode nothing again). The decoder pass is ``engine.sam2_decoder``: the
+library's layers with the photo's share of their work done in ``set_image``.
 
 Coordinates: prompts are given in the photo's pixel coordinates (x right, y down, the
 upright photo as loaded), where a pixel (i, j) covers [i, i + 1) × [j, j + 1). SAM 2's
@@ -35,6 +36,7 @@ from engine.errors import StylerError
 from engine.image_io import image_key, to_uint8
 from engine.loaded_models import LoadedModels
 from engine.options import Click
+from engine.sam2_decoder import PhotoPrompts, PreparedPhoto
 
 if TYPE_CHECKING:  # transformers is imported when a model loads, not when the CLI starts
     from transformers import Sam2ImageProcessor, Sam2Model
@@ -67,7 +69,8 @@ class Refiner:
         self.image_processor = image_processor
         self.device = device
         self.folder = folder
-        self._images: OrderedDict[str, list[torch.Tensor]] = OrderedDict()
+        self._prompts = PhotoPrompts(self.model)
+        self._images: OrderedDict[str, PreparedPhoto] = OrderedDict()
         self._decoded: OrderedDict[tuple[object, ...], torch.Tensor] = OrderedDict()
         self._image_key: str | None = None
         self._size: tuple[int, int] | None = None  # (height, width) of the current photo
@@ -120,7 +123,7 @@ class Refiner:
         pixels = self.image_processor(images=[to_uint8(rgb)], return_tensors="pt")["pixel_values"]
         with torch.inference_mode():
             embeddings = self.model.get_image_embeddings(pixels.to(self.device, torch.float32))
-        self._images[key] = list(embeddings)
+        self._images[key] = self._prompts.prepare(list(embeddings))
         while len(self._images) > _IMAGE_CACHE_SIZE:
             self._images.popitem(last=False)
         return key
@@ -145,21 +148,19 @@ class Refiner:
         boxes = torch.tensor([[self._to_model(*p.box[:2]) + self._to_model(*p.box[2:]) for p in prompts]])
         points = torch.tensor([[[self._to_model(p.point[0], p.point[1])] for p in prompts]])
         labels = torch.ones(1, len(prompts), 1, dtype=torch.int64)
-        logits, _ = self._decode(points, labels, boxes, multimask=False)
-        return logits[:, 0]
+        return self._decode(points, labels, boxes, multimask=False)
 
     def decode_click(self, click: Click) -> torch.Tensor:
         """(h, w) float32 logits of the object under one click. A point is ambiguous (a shirt
-        or the person wearing it), so SAM's three candidates are made and the one it rates
-        best is kept, as SAM's own predictor does for a single click. Adding and removing
+        or the person wearing it): SAM rates three candidates and the best one is kept, as
+        SAM's own predictor does for a single click (only that one is upscaled). Adding and removing
         an object click the same: a removal is the same outline, subtracted."""
         return self._remembered(("click", click.x, click.y), lambda: self._decode_click(click))
 
     def _decode_click(self, click: Click) -> torch.Tensor:
         points = torch.tensor([[[self._to_model(click.x + 0.5, click.y + 0.5)]]])
         labels = torch.ones(1, 1, 1, dtype=torch.int64)
-        logits, scores = self._decode(points, labels, None, multimask=True)
-        return logits[0, int(scores[0].argmax())]
+        return self._decode(points, labels, None, multimask=True)[0]
 
     def _remembered(self, prompt: tuple[object, ...], decode: Callable[[], torch.Tensor]) -> torch.Tensor:
         """The current photo's logits for ``prompt``, decoded only the first time."""
@@ -183,20 +184,18 @@ class Refiner:
 
     def _decode(
         self, points: torch.Tensor, labels: torch.Tensor, boxes: torch.Tensor | None, multimask: bool
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> torch.Tensor:
+        """(prompts, h, w) float32 logits on the CPU, one mask per prompt."""
         if self._image_key is None:
             raise StylerError("no image set for the refiner")
-        embeddings = self._images[self._image_key]
-        with torch.inference_mode():
-            out = self.model(
-                image_embeddings=embeddings,
-                input_points=points.to(self.device, torch.float32),
-                input_labels=labels.to(self.device),
-                input_boxes=None if boxes is None else boxes.to(self.device, torch.float32),
-                multimask_output=multimask,
-            )
-        # pred_masks: (1, prompts, masks per prompt, h, w); iou_scores: (1, prompts, masks).
-        return out.pred_masks[0].float().cpu(), out.iou_scores[0].float().cpu()
+        masks = self._prompts.decode(
+            self._images[self._image_key],
+            points.to(self.device, torch.float32),
+            labels.to(self.device),
+            None if boxes is None else boxes.to(self.device, torch.float32),
+            multimask,
+        )
+        return masks.float().cpu()
 
     def clear_caches(self) -> None:
         self._images.clear()

@@ -104,7 +104,7 @@ def test_image_embedding_is_computed_once_and_each_click_decoded_once(sam2_dir, 
     encodes: list[int] = []
     decodes: list[int] = []
     refiner.model.vision_encoder.register_forward_hook(lambda *a: encodes.append(1))
-    refiner.model.mask_decoder.register_forward_hook(lambda *a: decodes.append(1))
+    refiner.model.prompt_encoder.register_forward_hook(lambda *a: decodes.append(1))
     rgb = load_image(rotated_photo).rgb
     masks = []
     for clicks in [(Click(5, 5),), (Click(5, 5), Click(40, 90)), (Click(40, 90, positive=False),)]:

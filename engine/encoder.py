@@ -67,8 +67,10 @@ class VGGEncoder(nn.Module):
         self.kind = kind
         self.layers, self._taps = _build_layers(kind)
         normalise = kind == "torchvision"
-        mean = torch.tensor(_IMAGENET_MEAN if normalise else (0.0, 0.0, 0.0)).view(1, 3, 1, 1)
-        std = torch.tensor(_IMAGENET_STD if normalise else (1.0, 1.0, 1.0)).view(1, 3, 1, 1)
+        # On the CPU even when the layers are built on the meta device (``load_model``): these
+        # constants are not in a model file.
+        mean = torch.tensor(_IMAGENET_MEAN if normalise else (0.0, 0.0, 0.0), device="cpu").view(1, 3, 1, 1)
+        std = torch.tensor(_IMAGENET_STD if normalise else (1.0, 1.0, 1.0), device="cpu").view(1, 3, 1, 1)
         # Non-persistent: they follow .to(device) but are not weights to save or load.
         self.input_mean: torch.Tensor
         self.input_std: torch.Tensor

@@ -23,6 +23,17 @@ def test_round_trip_keeps_weights_and_header(tmp_path):
     for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temporary left
+    image = torch.rand(1, 3, 32, 32)  # the encoder's constants (ImageNet normalisation) came along too
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(model.encoder(image), loaded.encoder(image), strict=True))
+
+
+def test_loading_a_model_draws_nothing_from_the_global_random_generator(tmp_path):
+    """Another thread may have seeded it for work of its own (a training run, a test's model)."""
+    path = save_model(StyleNet(), tmp_path / "m.safetensors")
+    state = torch.random.get_rng_state()
+    load_model(path)
+    assert torch.equal(torch.random.get_rng_state(), state)
 
 
 def test_import_records_provenance(model_path):

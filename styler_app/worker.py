@@ -56,6 +56,7 @@ class _Callbacks:
     partial: Callable[[Any], None] | None = None
     error: Callable[[str], None] | None = None
     finished: Callable[[JobState], None] | None = None
+    kind: JobKind = "task"
 
 
 @dataclass(order=True)
@@ -150,7 +151,9 @@ class EngineWorker(QObject):
         not cancelled meanwhile. A new preview cancels every older preview; any job but an
         idle one cancels the idle jobs."""
         job_id = next(self._ids)
-        self._callbacks[job_id] = _Callbacks(on_started, on_progress, on_result, on_partial, on_error, on_finished)
+        self._callbacks[job_id] = _Callbacks(
+            on_started, on_progress, on_result, on_partial, on_error, on_finished, job.kind
+        )
         with self._lock:
             for other, kind in self._kinds.items():
                 # Real work pre-empts idle work (its owner resubmits it); a new preview
@@ -175,9 +178,10 @@ class EngineWorker(QObject):
                 event.set()
 
     def active_jobs(self, kinds: tuple[JobKind, ...] = ("save", "batch")) -> list[int]:
-        """Ids of queued or running jobs of these kinds (to ask before quitting)."""
-        with self._lock:
-            return [job_id for job_id, kind in self._kinds.items() if kind in kinds]
+        """Ids of the jobs of these kinds that the GUI thread has not heard the end of: queued,
+        running, or done with their result and ``finished`` still on their way to this
+        thread (so that "none active" means every callback has run). GUI thread only."""
+        return [job_id for job_id, callbacks in self._callbacks.items() if callbacks.kind in kinds]
 
     def reconfigure(self, session_factory: Callable[[], EngineSessionLike]) -> None:
         """Use a new session (other device, model…) from the next job on."""

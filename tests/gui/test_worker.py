@@ -149,6 +149,19 @@ def test_gui_thread_keeps_ticking_while_a_slow_job_runs(qtbot) -> None:
         assert worker.stop()
 
 
+def test_a_job_is_active_until_its_callbacks_have_run(qtbot) -> None:
+    worker = make_worker(qtbot)
+    results: list[str] = []
+    try:
+        job_id = worker.submit(FunctionJob("quick", lambda context: "done"), on_result=results.append)
+        time.sleep(1.0)  # the GUI thread is busy: the job ends, its result waits in the event queue
+        assert results == [] and job_id in worker.active_jobs(("task",))
+        qtbot.waitUntil(lambda: not worker.active_jobs(("task",)), timeout=10_000)
+        assert results == ["done"]  # "no active job" came with the result already handled
+    finally:
+        assert worker.stop()
+
+
 def test_stop_cancels_running_and_queued_jobs(qtbot) -> None:
     worker = make_worker(qtbot)
     states: dict[int, str] = {}

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from PySide6.QtCore import QSettings, QThread
 
 from engine.checkpoint import save_model
@@ -54,8 +55,11 @@ def settings_in_tmp(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A full-size StyleNet with random weights: fast enough at ≤ 96 px previews."""
-    return save_model(StyleNet(), tmp_path_factory.mktemp("gui-model") / "random.safetensors")
+    """A full-size StyleNet with random weights: fast enough at ≤ 96 px previews. Seeded, so
+    that every run paints the same (dark) pictures."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(20261126)
+        return save_model(StyleNet(), tmp_path_factory.mktemp("gui-model") / "random.safetensors")
 
 
 @pytest.fixture

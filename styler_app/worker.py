@@ -90,7 +90,12 @@ class EngineWorker(QObject):
         environment(dict): torch/CUDA versions and devices, once, when the thread starts.
 
     Signals are emitted from the worker thread; Qt queues them to receivers in the GUI
-    thread, so slots never run concurrently with the GUI.
+    thread, so slots never run concurrently with the GUI. Their receivers must be declared
+    ``@Slot``s (PySide6 can crash in a queued call of an undeclared one, PYSIDE-3124).
+
+    job_started, job_progress, job_finished: the same three events emitted again on the GUI
+    thread once delivered (``job_finished`` after the job's own callbacks ran), for any
+    receiver: a lambda, a test's ``waitSignal``.
     """
 
     started = Signal(int, str)
@@ -102,6 +107,9 @@ class EngineWorker(QObject):
     finished = Signal(int, str)
     status = Signal(dict)
     environment = Signal(dict)
+    job_started = Signal(int, str)
+    job_progress = Signal(int, float, str)
+    job_finished = Signal(int, str)
 
     def __init__(self, session_factory: Callable[[], EngineSessionLike], parent: QObject | None = None) -> None:
         """``session_factory`` runs in the worker thread and returns the engine session
@@ -203,12 +211,14 @@ class EngineWorker(QObject):
         callbacks = self._callbacks.get(job_id)
         if callbacks is not None and callbacks.started is not None:
             callbacks.started()
+        self.job_started.emit(job_id, kind)
 
     @Slot(int, float, str)
     def _deliver_progress(self, job_id: int, fraction: float, message: str) -> None:
         callbacks = self._callbacks.get(job_id)
         if callbacks is not None and callbacks.progress is not None:
             callbacks.progress(fraction, message)
+        self.job_progress.emit(job_id, fraction, message)
 
     @Slot(int, object)
     def _deliver_result(self, job_id: int, payload: object) -> None:
@@ -236,6 +246,7 @@ class EngineWorker(QObject):
         callbacks = self._callbacks.pop(job_id, None)
         if callbacks is not None and callbacks.finished is not None:
             callbacks.finished(cast(JobState, state))  # the signal carries it as a str
+        self.job_finished.emit(job_id, state)
 
     # ------------------------------------------------------------------ worker thread
 

@@ -75,7 +75,7 @@ def test_clicks_select_remove_undo_and_reach_the_full_size_save(qtbot, tmp_path:
         assert np.array_equal(undone.args[0].mask, selected)
 
         out = tmp_path / "out" / "room.png"
-        with qtbot.waitSignal(window.worker.finished, timeout=60_000,
+        with qtbot.waitSignal(window.worker.job_finished, timeout=60_000,
                               check_params_cb=lambda j, s: window.jobs.has_job(j)) as saved:
             job_id = window.saving.save_to(out)
         assert saved.args == [job_id, "done"]

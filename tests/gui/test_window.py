@@ -111,7 +111,7 @@ def test_brushed_mask_is_used_for_the_full_size_save_and_undoes(qtbot, window, p
     assert window.mask_edits.mask(content) is not None  # erased everywhere: nothing stylised
 
     out = tmp_path / "out" / "result.png"
-    with qtbot.waitSignal(window.worker.finished, timeout=60_000, check_params_cb=lambda j, s: window.jobs.has_job(j)) as blocker:
+    with qtbot.waitSignal(window.worker.job_finished, timeout=60_000, check_params_cb=lambda j, s: window.jobs.has_job(j)) as blocker:
         job_id = window.saving.save_to(out)
     assert blocker.args == [job_id, "done"]
     assert window.jobs.state_of(job_id) == "done"
@@ -135,8 +135,8 @@ def test_cancel_stops_a_folder_job(qtbot, window, tmp_path: Path) -> None:  # ty
         random_photo(folder / f"p{index:02d}.jpg", (96, 64), seed=index)
     window.styles.select_style(sample_styles()[0])
     job_ids: list[int] = []
-    window.worker.progress.connect(lambda job_id, fraction, message: job_ids and window.worker.cancel(job_ids[0]))
-    with qtbot.waitSignal(window.worker.finished, timeout=120_000, check_params_cb=lambda j, s: j in job_ids) as blocker:
+    window.worker.job_progress.connect(lambda job_id, fraction, message: job_ids and window.worker.cancel(job_ids[0]))
+    with qtbot.waitSignal(window.worker.job_finished, timeout=120_000, check_params_cb=lambda j, s: j in job_ids) as blocker:
         job_ids.append(window.saving.stylize_folder(folder, tmp_path / "styled"))
     assert blocker.args[1] == "cancelled"
     assert window.jobs.state_of(job_ids[0]) == "cancelled"
@@ -148,7 +148,7 @@ def test_a_failing_file_is_listed_with_its_reason(qtbot, window, photos: Path, t
     (photos / "broken.jpg").write_bytes(b"this is not a jpeg")
     window.styles.select_style(sample_styles()[0])
     job_ids: list[int] = []
-    with qtbot.waitSignal(window.worker.finished, timeout=120_000, check_params_cb=lambda j, s: j in job_ids) as blocker:
+    with qtbot.waitSignal(window.worker.job_finished, timeout=120_000, check_params_cb=lambda j, s: j in job_ids) as blocker:
         job_ids.append(window.saving.stylize_folder(photos, tmp_path / "styled"))
     assert blocker.args[1] == "done"
     failures = window.jobs.failures_of(job_ids[0])
@@ -277,8 +277,8 @@ def test_saving_with_several_photos_selected_saves_each_as_one_job(qtbot, window
     out = tmp_path / "chosen"
     monkeypatch.setattr("styler_app.saving.QFileDialog.getExistingDirectory", lambda *args: str(out))
     job_ids: list[int] = []
-    window.worker.started.connect(lambda job_id, kind: kind == "save" and job_ids.append(job_id))
-    with qtbot.waitSignal(window.worker.finished, timeout=120_000, check_params_cb=lambda j, s: j in job_ids) as blocker:
+    window.worker.job_started.connect(lambda job_id, kind: kind == "save" and job_ids.append(job_id))
+    with qtbot.waitSignal(window.worker.job_finished, timeout=120_000, check_params_cb=lambda j, s: j in job_ids) as blocker:
         window.saving.save_dialog()  # File ▸ Save result… with four photos selected
     assert blocker.args[1] == "done"
     assert [Path(item).name for item, reason in window.jobs.failures_of(job_ids[0])] == ["broken.jpg"]

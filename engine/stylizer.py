@@ -243,8 +243,10 @@ class Stylizer:
         """Encode a style into the cache without making it current (idle-time prefetch); the
         current style is kept in the cache whatever the LRU order says."""
         current = self._style_key
-        self.set_style(rgb, key)
-        self._style_key = current
+        try:
+            self.set_style(rgb, key)
+        finally:  # a failed encoding (out of memory, an unreadable style) changes nothing either
+            self._style_key = current
         if current is not None and current in self._memories:
             self._memories.move_to_end(current)
 

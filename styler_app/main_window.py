@@ -35,6 +35,7 @@ from styler_app.requests import PreviewResult
 from styler_app.saving import IMAGE_FILTER, Saving
 from styler_app.session import EngineConfig, EngineSession
 from styler_app.settings import AppSettings
+from styler_app.style_prefetch import StylePrefetcher
 from styler_app.training.model_chooser import ModelChooser
 from styler_app.training.studio import TrainingStudio
 from styler_app.widgets.browser import BrowserPane
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.previews = PreviewController(
             self.worker, self.preview, self.choices, self.mask_edits, lambda: self.settings.preview_size, show, self
         )
+        self.prefetch = StylePrefetcher(self.worker, self.styles.model.paths, self)
         self.saving = Saving(self, self.worker, self.choices, self.settings, self.jobs, self.docks.docks["jobs"], show)
         self.models = ModelSetup(self.worker, self)
         self.training = TrainingStudio(self, self.model_chooser)
@@ -147,6 +149,7 @@ class MainWindow(QMainWindow):
         self.styles.changed.connect(self.previews.schedule)
         self.styles.add_button.clicked.connect(self._add_style_dialog)
         self.styles.user_styles_changed.connect(self._persist_user_styles)
+        self.styles.user_styles_changed.connect(lambda _styles: self.prefetch.start())
         strength = self.styles.strength  # dragged: blended pixels at once, the exact render on release
         strength.sliderPressed.connect(self.previews.begin_strength_drag)
         def on_strength(value: float) -> None:
@@ -174,6 +177,7 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Start the engine thread (after the window is shown, so torch loads behind it)."""
         self.worker.start()
+        self.prefetch.start()  # loads the model and encodes the gallery while nothing else runs
         if self._check_models:
             self.models.check()
         self.training.started()
@@ -307,6 +311,7 @@ class MainWindow(QMainWindow):
         """A new model, device or precision: rebuild the engine and preview with it."""
         self.worker.reconfigure(default_session_factory(self.settings))
         self.previews.schedule()
+        self.prefetch.start()
 
     def system_info_dialog(self) -> None:
         SystemInfoDialog(format_environment(self.environment, str(log_folder())), self).exec()
@@ -352,6 +357,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Save the layout, cancel every job, and wait for the engine and thumbnail threads."""
         self.previews.stop()
+        self.prefetch.stop()
         self.training.shutdown()
         self._save_window()
         if not self.worker.stop():

@@ -73,6 +73,19 @@ def test_style_memories_are_cached_per_style(stylizer, monkeypatch):
     assert len(calls) == 2
 
 
+def test_a_style_encoded_ahead_leaves_the_current_one_current_even_when_it_fails(stylizer):
+    stylizer.set_content(_rgb(32, 32))
+    current = stylizer.style_key
+    before = stylizer.render(1.0, False)
+    stylizer.encode_style(_rgb(40, 40, 7), "ahead")  # idle-time prefetch
+    assert stylizer.style_key == current and stylizer.has_style("ahead")
+    with pytest.raises(ValueError):
+        stylizer.encode_style(np.zeros((40, 40)), "broken")  # not an RGB image
+    assert stylizer.style_key == current and not stylizer.has_style("broken")
+    np.testing.assert_array_equal(stylizer.render(1.0, False), before)
+    assert stylizer.select_style("ahead") and stylizer.style_key == "ahead"
+
+
 def test_same_content_is_encoded_once(stylizer, monkeypatch):
     calls = []
     original = stylizer.model.features

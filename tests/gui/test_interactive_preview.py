@@ -62,6 +62,20 @@ def test_the_quick_pass_comes_first_and_the_exact_preview_replaces_it(qtbot, win
     assert np.abs(quick - full).mean() > 1  # and was a different, low-resolution picture
 
 
+def test_gallery_styles_are_encoded_before_they_are_clicked(qtbot, window, photos: Path) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(window.prefetch.done, timeout=120_000) as prefetched:
+        pass
+    styles = sample_styles()
+    assert prefetched.args == [len(styles)]
+    assert ask_engine(qtbot, window, lambda session: [session.style_encoded(s) for s in styles]) == [True] * len(styles)
+    encodings = ask_engine(qtbot, window, lambda session: session.style_encodings())
+
+    window.open_folder(photos)
+    window.styles.select_style(styles[3])  # a click in the gallery
+    show_preview(qtbot, window)
+    assert ask_engine(qtbot, window, lambda session: session.style_encodings()) == encodings
+
+
 def test_dragging_strength_blends_cached_renders_and_release_renders_exactly(qtbot, window, photos: Path, model_path: Path) -> None:  # type: ignore[no-untyped-def]
     window.open_folder(photos)
     style = sample_styles()[0]
@@ -72,7 +86,7 @@ def test_dragging_strength_blends_cached_renders_and_release_renders_exactly(qtb
     qtbot.waitUntil(lambda: not window.worker.active_jobs(("idle",)), timeout=120_000)  # renders at the ends
 
     starts: list[str] = []
-    window.worker.started.connect(lambda job_id, kind: starts.append(kind))
+    window.worker.job_started.connect(lambda job_id, kind: starts.append(kind))
     canvas = window.preview.canvas
     before = pixels(canvas.result()).astype(np.int16)
     strength.setSliderDown(True)

@@ -88,12 +88,14 @@ class JobsPanel(QWidget):
     # ------------------------------------------------------------------ from the worker
 
     def follow(self, worker: EngineWorker) -> None:
-        """Show the worker's jobs that were added here; "Cancel job" cancels them there."""
-        worker.started.connect(self._started)
-        worker.progress.connect(self.on_progress)
+        """Show the worker's jobs that were added here; "Cancel job" cancels them there. A
+        job's start, progress and end come through the GUI-thread signals, so this panel
+        shows a job as ended by the time anyone else hears of its end."""
+        worker.job_started.connect(self._started)
+        worker.job_progress.connect(self.on_progress)
         worker.item_failed.connect(self.on_item_failed)
         worker.error.connect(self.on_error)
-        worker.finished.connect(self.on_finished)
+        worker.job_finished.connect(self.on_finished)
         self.cancel_requested.connect(worker.cancel)
 
     def add_job(self, job_id: int, title: str, output: Path | None) -> None:

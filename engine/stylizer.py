@@ -239,14 +239,19 @@ class Stylizer:
         self._memories.move_to_end(key)
         return True
 
-    def encode_style(self, rgb: np.ndarray, key: str) -> None:
+    def encode_style(self, rgb: np.ndarray, key: str, cancel: CancelCallback | None = None) -> None:
         """Encode a style into the cache without making it current (idle-time prefetch); the
-        current style is kept in the cache whatever the LRU order says."""
+        current style is kept in the cache whatever the LRU order says. ``cancel`` is asked
+        before every encoder layer, so that work the person is waiting for can start within
+        a layer's time (a 512-px style's whole encoding takes over a second on a CPU)."""
         current = self._style_key
+        asked = [layer.register_forward_pre_hook(lambda *_: check_cancel(cancel)) for layer in self.model.encoder.layers]
         try:
             self.set_style(rgb, key)
-        finally:  # a failed encoding (out of memory, an unreadable style) changes nothing either
+        finally:  # a failed or cancelled encoding changes nothing either
             self._style_key = current
+            for hook in asked:
+                hook.remove()
         if current is not None and current in self._memories:
             self._memories.move_to_end(current)
 

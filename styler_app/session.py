@@ -335,7 +335,7 @@ class EngineSession:
         for pipeline in (self.quick_pipeline(context), self.pipeline(context)):
             context.check()
             if not pipeline.stylizer.has_style(key):
-                pipeline.stylizer.encode_style(self._decoded_style(style, key).rgb, key)
+                pipeline.stylizer.encode_style(self._decoded_style(style, key).rgb, key, context.cancelled)
 
     @staticmethod
     def _style_key_of(style: Path) -> str:

@@ -86,6 +86,21 @@ def test_a_style_encoded_ahead_leaves_the_current_one_current_even_when_it_fails
     assert stylizer.select_style("ahead") and stylizer.style_key == "ahead"
 
 
+def test_encoding_a_style_ahead_stops_within_a_layer_when_cancelled(stylizer):
+    current = stylizer.style_key
+    asked: list[int] = []
+
+    def cancel() -> bool:  # stop at the fifth encoder layer
+        asked.append(1)
+        return len(asked) >= 5
+
+    with pytest.raises(Cancelled):
+        stylizer.encode_style(_rgb(40, 40, 8), "stopped", cancel)
+    assert len(asked) == 5 and stylizer.style_key == current and not stylizer.has_style("stopped")
+    stylizer.encode_style(_rgb(40, 40, 8), "stopped")  # no question asked afterwards
+    assert len(asked) == 5 and stylizer.has_style("stopped")
+
+
 def test_same_content_is_encoded_once(stylizer, monkeypatch):
     calls = []
     original = stylizer.model.features

@@ -240,10 +240,9 @@ class Stylizer:
         return True
 
     def encode_style(self, rgb: np.ndarray, key: str, cancel: CancelCallback | None = None) -> None:
-        """Encode a style into the cache without making it current (idle-time prefetch); the
-        current style is kept in the cache whatever the LRU order says. ``cancel`` is asked
-        before every encoder layer, so that work the person is waiting for can start within
-        a layer's time (a 512-px style's whole encoding takes over a second on a CPU)."""
+        """Cache a style without making it current (idle-time prefetch; the current style is
+        kept whatever the LRU order says). ``cancel`` is asked before every encoder layer:
+        waiting work starts within a layer, not a whole encoding (over a second on a CPU)."""
         current = self._style_key
         asked = [layer.register_forward_pre_hook(lambda *_: check_cancel(cancel)) for layer in self.model.encoder.layers]
         try:

@@ -40,14 +40,15 @@ def make_worker(qtbot) -> EngineWorker:  # type: ignore[no-untyped-def]
 def test_signals_come_in_order_and_carry_the_result(qtbot) -> None:
     worker = make_worker(qtbot)
     seen: list[tuple] = []
-    worker.started.connect(lambda *args: seen.append(("started", *args)))
-    worker.result.connect(lambda *args: seen.append(("result", *args)))
-    worker.finished.connect(lambda *args: seen.append(("finished", *args)))
+    # The test listens on the GUI thread (job_* and the job's callbacks): a receiver of the
+    # worker-thread signals must be a declared slot (PYSIDE-3124), and lambdas are not.
+    worker.job_started.connect(lambda *args: seen.append(("started", *args)))
+    worker.job_finished.connect(lambda *args: seen.append(("finished", *args)))
     try:
         job = FunctionJob("answer", lambda context: 42)
-        with qtbot.waitSignals([worker.started, worker.result, worker.finished], order="strict", timeout=10_000):
-            job_id = worker.submit(job)
-        assert seen == [("started", job_id, "task"), ("result", job_id, 42), ("finished", job_id, "done")]
+        with qtbot.waitSignals([worker.job_started, worker.job_finished], order="strict", timeout=10_000):
+            job_id = worker.submit(job, on_result=lambda value: seen.append(("result", value)))
+        assert seen == [("started", job_id, "task"), ("result", 42), ("finished", job_id, "done")]
     finally:
         assert worker.stop()
 
@@ -55,7 +56,6 @@ def test_signals_come_in_order_and_carry_the_result(qtbot) -> None:
 def test_errors_are_messages_and_the_worker_lives_on(qtbot) -> None:
     worker = make_worker(qtbot)
     errors: list[str] = []
-    worker.error.connect(lambda job_id, message: errors.append(message))
     try:
         def user_error(context: JobContext) -> None:
             raise StylerError("photo.jpg: file not found")
@@ -64,14 +64,15 @@ def test_errors_are_messages_and_the_worker_lives_on(qtbot) -> None:
             raise ZeroDivisionError("division by zero")
 
         for work in (user_error, bug):
-            with qtbot.waitSignal(worker.finished, timeout=10_000) as blocker:
-                worker.submit(FunctionJob("bad", work))
+            with qtbot.waitSignal(worker.job_finished, timeout=10_000) as blocker:
+                worker.submit(FunctionJob("bad", work), on_error=errors.append)
             assert blocker.args[1] == "failed"
         assert errors[0] == "photo.jpg: file not found"
         assert "ZeroDivisionError" in errors[1] and "log" in errors[1]
-        with qtbot.waitSignal(worker.result, timeout=10_000) as blocker:
-            worker.submit(FunctionJob("fine", lambda context: "still here"))
-        assert blocker.args[1] == "still here"
+        results: list[str] = []
+        with qtbot.waitSignal(worker.job_finished, timeout=10_000):
+            worker.submit(FunctionJob("fine", lambda context: "still here"), on_result=results.append)
+        assert results == ["still here"]
     finally:
         assert worker.stop()
 
@@ -79,9 +80,9 @@ def test_errors_are_messages_and_the_worker_lives_on(qtbot) -> None:
 def test_a_new_preview_cancels_the_stale_one(qtbot) -> None:
     worker = make_worker(qtbot)
     states: dict[int, str] = {}
-    worker.finished.connect(lambda job_id, state: states.__setitem__(job_id, state))
+    worker.job_finished.connect(lambda job_id, state: states.__setitem__(job_id, state))
     try:
-        with qtbot.waitSignal(worker.started, timeout=10_000):
+        with qtbot.waitSignal(worker.job_started, timeout=10_000):
             first = worker.submit(slow_job(30, "preview"))
         second = worker.submit(slow_job(0.05, "preview"))
         qtbot.waitUntil(lambda: second in states, timeout=10_000)
@@ -94,8 +95,8 @@ def test_cancelled_while_queued_never_starts(qtbot) -> None:
     worker = make_worker(qtbot)
     started: list[int] = []
     states: dict[int, str] = {}
-    worker.started.connect(lambda job_id, kind: started.append(job_id))
-    worker.finished.connect(lambda job_id, state: states.__setitem__(job_id, state))
+    worker.job_started.connect(lambda job_id, kind: started.append(job_id))
+    worker.job_finished.connect(lambda job_id, state: states.__setitem__(job_id, state))
     release = threading.Event()
     try:
         blocking = worker.submit(slow_job(30, release=release))
@@ -112,7 +113,7 @@ def test_cancelled_while_queued_never_starts(qtbot) -> None:
 def test_progress_is_throttled(qtbot) -> None:
     worker = make_worker(qtbot)
     received: list[float] = []
-    worker.progress.connect(lambda job_id, fraction, message: received.append(fraction))
+    worker.job_progress.connect(lambda job_id, fraction, message: received.append(fraction))
     reports = 20_000
 
     def chatty(context: JobContext) -> None:
@@ -121,7 +122,7 @@ def test_progress_is_throttled(qtbot) -> None:
         context.progress(1.0, "done")
 
     try:
-        with qtbot.waitSignal(worker.finished, timeout=20_000):
+        with qtbot.waitSignal(worker.job_finished, timeout=20_000):
             worker.submit(FunctionJob("chatty", chatty))
         assert 1 <= len(received) < reports / 100
         assert received[-1] == 1.0  # the final report always gets through
@@ -136,13 +137,13 @@ def test_gui_thread_keeps_ticking_while_a_slow_job_runs(qtbot) -> None:
     timer.timeout.connect(lambda: ticks.append(1))
     release = threading.Event()
     try:
-        with qtbot.waitSignal(worker.started, timeout=10_000):
+        with qtbot.waitSignal(worker.job_started, timeout=10_000):
             job_id = worker.submit(slow_job(60, release=release))
         timer.start()
         qtbot.waitUntil(lambda: len(ticks) >= 20, timeout=10_000)  # the job is still running
         assert job_id in worker.active_jobs(("task",))
         release.set()
-        with qtbot.waitSignal(worker.finished, timeout=10_000):
+        with qtbot.waitSignal(worker.job_finished, timeout=10_000):
             pass
     finally:
         timer.stop()
@@ -165,8 +166,8 @@ def test_a_job_is_active_until_its_callbacks_have_run(qtbot) -> None:
 def test_stop_cancels_running_and_queued_jobs(qtbot) -> None:
     worker = make_worker(qtbot)
     states: dict[int, str] = {}
-    worker.finished.connect(lambda job_id, state: states.__setitem__(job_id, state))
-    with qtbot.waitSignal(worker.started, timeout=10_000):
+    worker.job_finished.connect(lambda job_id, state: states.__setitem__(job_id, state))
+    with qtbot.waitSignal(worker.job_started, timeout=10_000):
         running = worker.submit(slow_job(60, "batch"))
     queued = worker.submit(slow_job(60, "save"))
     assert worker.stop(10_000)

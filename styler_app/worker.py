@@ -122,7 +122,6 @@ class EngineWorker(QObject):
         self._sequence = itertools.count()
         self._lock = threading.Lock()
         self._cancel_events: dict[int, threading.Event] = {}
-        self._kinds: dict[int, JobKind] = {}
         self._callbacks: dict[int, _Callbacks] = {}  # GUI thread only
         self._thread = _LoopThread(self._loop)
         # The signals come from the worker thread; these slots belong to this object, which
@@ -163,13 +162,15 @@ class EngineWorker(QObject):
             on_started, on_progress, on_result, on_partial, on_error, on_finished, job.kind
         )
         with self._lock:
-            for other, kind in self._kinds.items():
+            for other, callbacks in self._callbacks.items():
                 # Real work pre-empts idle work (its owner resubmits it); a new preview
-                # makes older ones stale.
+                # makes older ones stale. A job that has ended has no event left to set.
+                kind = callbacks.kind
                 if (job.kind != "idle" and kind == "idle") or (job.kind == "preview" and kind == "preview"):
-                    self._cancel_events[other].set()
+                    event = self._cancel_events.get(other)
+                    if event is not None:
+                        event.set()
             self._cancel_events[job_id] = threading.Event()
-            self._kinds[job_id] = job.kind
         priority = _PRIORITY.get(job.kind, 1)
         self._queue.put(_Queued(priority, next(self._sequence), job_id, job))
         return job_id
@@ -283,7 +284,6 @@ class EngineWorker(QObject):
 
     def _forget(self, job_id: int) -> threading.Event | None:
         with self._lock:
-            self._kinds.pop(job_id, None)
             return self._cancel_events.pop(job_id, None)
 
     def _run_one(self, job_id: int, job: Job[object]) -> None:

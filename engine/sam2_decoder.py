@@ -69,7 +69,7 @@ class PhotoPrompts:
         """``embeddings``: ``Sam2Model.get_image_embeddings`` of one photo (high-resolution
         maps first, the 64×64 image embedding last)."""
         image = embeddings[-1]
-        _, channels, height, width = image.shape
+        height, width = image.shape[-2:]
         no_mask = self.model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
         tokens = (image + no_mask).flatten(2).transpose(1, 2).contiguous()
         positions = self.model.get_image_wide_positional_embeddings().flatten(2).transpose(1, 2).contiguous()

@@ -17,10 +17,8 @@ would normalise over the crop and change them.
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict, TypeVar, Unpack
 
@@ -39,7 +37,7 @@ from engine.devices import (
     resolve_device,
     resolve_dtype,
 )
-from engine.encoder import STRIDE
+from engine.encoded_content import EncodedContent
 from engine.errors import CancelCallback, Remedy, StylerError, check_cancel
 from engine.image_io import image_key
 from engine.image_sizes import (
@@ -52,7 +50,6 @@ from engine.image_sizes import (
     resize_longer_side,
 )
 from engine.lean_decode import (
-    DECODER_HALO,
     LARGE_DECODER_TILE,
     LEAN_ATTENTION_CHUNK,
     LEAN_DECODER_TILE,
@@ -79,37 +76,6 @@ class StylizerOptions(TypedDict, total=False):
     winograd: bool
 
 ProgressCallback = Callable[[float, str], None]
-
-# A window render decodes this much context around the box and throws it away: 8 relu4_1
-# cells, twice the decoder's receptive field (as the tiled decoder's halo).
-WINDOW_HALO = 8 * DECODER_HALO
-# Above this share of the padded photo a window saves too little: the whole photo is
-# rendered (and cached) and the window cut from it.
-MAX_WINDOW_SHARE = 0.6
-
-
-@dataclass
-class _Content:
-    key: str
-    rgb: np.ndarray  # original pixels, for colour preservation
-    size: tuple[int, int]  # (H, W) before padding
-    padded: tuple[int, int]  # (H, W) after padding to the stride
-    features: Features
-
-    def work_area(self, window: Box | None) -> Box | None:
-        """What a render of ``window`` attends to and decodes: the window plus the halo, on
-        the STRIDE grid, inside the padded photo. None: render the whole photo."""
-        if window is None:
-            return None
-        top, left, bottom, right = window
-        grid = (
-            max(0, (top - WINDOW_HALO) // STRIDE * STRIDE),
-            max(0, (left - WINDOW_HALO) // STRIDE * STRIDE),
-            min(self.padded[0], math.ceil((bottom + WINDOW_HALO) / STRIDE) * STRIDE),
-            min(self.padded[1], math.ceil((right + WINDOW_HALO) / STRIDE) * STRIDE),
-        )
-        share = (grid[2] - grid[0]) * (grid[3] - grid[1]) / (self.padded[0] * self.padded[1])
-        return grid if share <= MAX_WINDOW_SHARE else None
 
 
 class Stylizer:
@@ -156,7 +122,7 @@ class Stylizer:
         self.style_encodings = 0  # how many styles were encoded (the cache's misses)
         self._memories: OrderedDict[str, dict[int, StyleMemory]] = OrderedDict()
         self._style_key: str | None = None
-        self._content: _Content | None = None
+        self._content: EncodedContent | None = None
         self._attended: tuple[tuple[str, str, Box | None], dict[int, torch.Tensor]] | None = None
         self._decoded: tuple[tuple[str, str, float, Box | None], np.ndarray] | None = None
 
@@ -195,7 +161,7 @@ class Stylizer:
         image, size = pad_to_stride(self._to_tensor(rgb))
         features = self.guarded(lambda: self._features(image))
         padded = (int(image.shape[-2]), int(image.shape[-1]))
-        self._content = _Content(key=key, rgb=rgb, size=size, padded=padded, features=features)
+        self._content = EncodedContent(key=key, rgb=rgb, size=size, padded=padded, features=features)
 
     def set_style(self, rgb: np.ndarray, key: str | None = None) -> str:
         """Make this the current style; its memories are computed once and kept (LRU)."""
@@ -333,7 +299,7 @@ class Stylizer:
 
     def _attend(
         self,
-        content: _Content,
+        content: EncodedContent,
         style_key: str,
         work: Box | None,
         report: ProgressCallback,
@@ -355,7 +321,7 @@ class Stylizer:
         return attended
 
     @staticmethod
-    def _content_feature(content: _Content, level: int, work: Box | None) -> torch.Tensor:
+    def _content_feature(content: EncodedContent, level: int, work: Box | None) -> torch.Tensor:
         feature = content.features.feature[level]
         return feature if work is None else under_window(feature, work, level)
 

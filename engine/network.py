@@ -24,7 +24,6 @@ from engine.attention import (
     AdaAttN,
     StyleMemory,
     mean_std,
-    normalize,
 )
 from engine.compose import Box
 from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
@@ -50,15 +49,38 @@ def key_channels(level: int) -> int:
     return sum(FEATURE_CHANNELS[:level])
 
 
-def feature_key(features: list[torch.Tensor], level: int) -> torch.Tensor:
+def feature_key(
+    features: list[torch.Tensor], level: int, memory_format: torch.memory_format = torch.contiguous_format
+) -> torch.Tensor:
     """F^{1:x}: Norm of relu1_1 … relu{x}_1, the earlier maps resized to relu{x}_1's size,
-    concatenated on channels. features: [relu1_1, …], each (B, C, H, W).
+    concatenated on channels. features: [relu1_1, …], each (B, C, H, W). The key is laid out
+    in ``memory_format``, the one the 1×1 convolutions that read it run in.
 
-    Nearest, not bilinear: the released weights were trained with nearest."""
+    Nearest, not bilinear: the released weights were trained with nearest. Keys carry no
+    gradient (the encoder is frozen), so each part is normalised straight into its slice of
+    the key: no per-part copies and no separate concatenation."""
     target = features[level - 1].shape[-2:]
-    parts = [normalize(F.interpolate(f, size=target)) for f in features[: level - 1]]
-    parts.append(normalize(features[level - 1]))
-    return torch.cat(parts, dim=1)
+    parts = [_nearest(f, target) for f in features[:level]]
+    first = parts[0]
+    shape = (first.shape[0], sum(p.shape[1] for p in parts), *target)
+    key = torch.empty(shape, dtype=first.dtype, device=first.device, memory_format=memory_format)
+    start = 0
+    for part in parts:
+        full = part.float()  # statistics in float32 whatever the precision, as in normalize
+        mean, std = mean_std(full)
+        torch.div(full - mean, std, out=key[:, start : start + part.shape[1]])
+        start += part.shape[1]
+    return key
+
+
+def _nearest(feature: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    """``F.interpolate(feature, size)`` (nearest). On the encoder's exact halvings that is
+    every k-th position, taken as a view: the resize copied whole relu1_1/relu2_1 maps first."""
+    (height, width), (rows, cols) = feature.shape[-2:], size
+    if height % rows == 0 and width % cols == 0 and height // rows == width // cols:
+        step = height // rows
+        return feature[..., ::step, ::step]
+    return F.interpolate(feature, size=size)
 
 
 @dataclass(frozen=True)
@@ -154,16 +176,21 @@ class StyleNet(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for name, p in self.named_parameters() if not name.startswith("encoder.")]
 
-    def features(self, image: torch.Tensor, in_strips: bool = False) -> Features:
+    def features(
+        self,
+        image: torch.Tensor,
+        in_strips: bool = False,
+        key_format: torch.memory_format = torch.contiguous_format,
+    ) -> Features:
         """image (B, 3, H, W) in [0, 1], H and W multiples of STRIDE -> per-level features and
-        keys. Full-resolution shallow maps are dropped as soon as their resized copies exist;
+        keys (laid out in ``key_format``). Full-resolution shallow maps are dropped as soon as their resized copies exist;
         ``in_strips`` never holds them whole (engine/strip_encoder.py: for photos past one
         GPU pass, and for the low-memory path)."""
         depth = max(self.levels)
         feats = strip_features(self.encoder, image, depth) if in_strips else self.encoder(image, depth=depth)
         out = Features()
         for level in self.levels:
-            out.key[level] = feature_key(feats, level)
+            out.key[level] = feature_key(feats, level, key_format)
             out.feature[level] = feats[level - 1]
         return out
 

@@ -329,7 +329,7 @@ class Stylizer:
 
     def _features(self, image: torch.Tensor) -> Features:
         with torch.inference_mode():
-            return self.model.features(image, self._in_strips(image.shape[-2], image.shape[-1]))
+            return self.model.features(image, self._in_strips(image.shape[-2], image.shape[-1]), self._memory_format)
 
     def _chunk(self) -> int | None:
         return LEAN_ATTENTION_CHUNK if self.lean else None

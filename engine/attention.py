@@ -31,10 +31,10 @@ BLOCK_LOGITS = 1 << 28
 
 def mean_std(x: torch.Tensor, eps: float = NORM_EPS) -> tuple[torch.Tensor, torch.Tensor]:
     """Per sample and channel: mean and sqrt(unbiased variance + eps), shaped (B, C, 1, 1)."""
-    flat = x.flatten(2)
-    mean = flat.mean(dim=2)
-    std = (flat.var(dim=2, unbiased=True) + eps).sqrt()
-    return mean[..., None, None], std[..., None, None]
+    # One pass over the map, and no flattening copy of a strided view (the keys' resized
+    # parts are every k-th position of a larger map).
+    var, mean = torch.var_mean(x, dim=(2, 3), correction=1, keepdim=True)
+    return mean, (var + eps).sqrt()
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:

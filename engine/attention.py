@@ -52,19 +52,23 @@ class StyleMemory:
     Widths are padded to a common ``width`` where the CPU kernel needs it (see
     ``_common_width``); the padding is zeros and changes no result."""
 
-    keys: torch.Tensor  # (B, N_s, width): g(style key), positions along dim 1
+    keys: torch.Tensor  # (B, N_s, width): the logit keys, positions along dim 1
     values: torch.Tensor  # (B, N_s, width): [V − v̄, (V − v̄)²], zero-padded
     value_mean: torch.Tensor  # (B, 1, C): v̄, added back to the attention-weighted mean
     channels: int  # C
-    key_width: int  # channel count of g's output before padding
+    key_width: int  # the keys' columns before padding (D_k, plus 1 when folded)
+    # Whether the keys carry f (AdaAttN at inference): queries are then the content's raw
+    # key with a 1 in column D_k, where the keys hold a per-position logit term.
+    folded: bool = False
 
 
 def _common_width(device: torch.device, key_width: int, value_width: int) -> int:
     # On the CPU, SDPA takes its fused, low-memory path only when q, k and v share their
     # last dimension; otherwise it silently materialises the matrix. Zero-padding to one
-    # width keeps it fused. CUDA's memory-efficient kernel takes mixed widths as they are.
+    # width (a whole number of 16-float rows, for the bias column's odd widths) keeps it
+    # fused. CUDA's memory-efficient kernel takes mixed widths as they are.
     if device.type == "cpu":
-        return max(key_width, value_width)
+        return -(-max(key_width, value_width) // 16) * 16
     return 0
 
 
@@ -76,11 +80,10 @@ def attention_mean_std(
     query: torch.Tensor, memory: StyleMemory, chunk_size: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """query (B, N_c, D_k) -> attention-weighted mean and std of V, each (B, N_c, C), float32.
+    (The query is raw: a bias column and padding are added here, see StyleMemory.)
 
     ``chunk_size`` bounds how many query positions are processed at once (lower memory,
     identical result)."""
-    width = memory.keys.shape[-1]
-    query = _pad_last(query, width if width > memory.key_width else 0)  # zeros: no change
     if query.device.type == "cuda" and not torch.is_grad_enabled():
         out = blockwise_attention(query, memory, chunk_size)
     else:
@@ -92,12 +95,25 @@ def attention_mean_std(
     return centred_mean + memory.value_mean.float(), std
 
 
+def _full_query(query: torch.Tensor, memory: StyleMemory) -> torch.Tensor:
+    """query (B, N_c, D_k) at the keys' width: a 1 in a folded memory's logit-term column,
+    zeros in the padding (they change no logit)."""
+    width, depth = memory.keys.shape[-1], query.shape[-1]
+    if width == depth:
+        return query
+    full = query.new_zeros((*query.shape[:-1], width))
+    full[..., :depth] = query
+    if memory.folded:
+        full[..., depth] = 1
+    return full
+
+
 def fused_attention(query: torch.Tensor, memory: StyleMemory, chunk_size: int | None) -> torch.Tensor:
     """softmax(Q Kᵀ) [V, V⊙V] through ``scaled_dot_product_attention``: it never holds the
     matrix, in its backward either (training; and the CPU, where it is the fastest)."""
     # The fused CPU kernel also needs a unit stride on the last dimension; a transposed
     # view silently sends it down the matrix-materialising path.
-    query = query.contiguous()
+    query = _full_query(query, memory).contiguous()
     # SDPA wants (B, heads, L, D); AdaAttN has a single head.
     keys = memory.keys[:, None]
     values = memory.values[:, None]
@@ -116,6 +132,7 @@ def blockwise_attention(query: torch.Tensor, memory: StyleMemory, chunk_size: in
     beat CUDA's fused kernel (which has no tensor-core path for these widths) by 1.02–1.16×
     in fp32 and 1.1–1.8× in bf16 (bench/README.md, "GPU"). Inference only: its backward
     would keep every block's matrix."""
+    query = _full_query(query, memory)
     keys_t = memory.keys.transpose(1, 2)
     values = memory.values
     n_queries, n_keys = query.shape[1], keys_t.shape[-1]
@@ -151,11 +168,13 @@ def make_style_memory(
     values: torch.Tensor,
     max_positions: int | None = None,
     seed: int | None = None,
+    folded: bool = False,
 ) -> StyleMemory:
     """keys (B, N_s, D_k), values (B, N_s, C) -> StyleMemory.
 
     ``max_positions`` keeps a random subset of style positions (the release's
-    ``max_sample``); ``seed`` makes the subset repeatable and equal to the release's."""
+    ``max_sample``); ``seed`` makes the subset repeatable and equal to the release's.
+    ``folded``: see StyleMemory."""
     n_style = keys.shape[1]
     if max_positions is not None and n_style > max_positions:
         generator = torch.Generator()
@@ -165,7 +184,7 @@ def make_style_memory(
         keys, values = keys[:, index], values[:, index]
     value_mean = values.float().mean(dim=1, keepdim=True)
     centred = values - value_mean.to(values.dtype)
-    return _memory(keys, torch.cat([centred, centred * centred], dim=-1), value_mean)
+    return _memory(keys, torch.cat([centred, centred * centred], dim=-1), value_mean, folded)
 
 
 def pooling_factor(height: int, width: int, max_positions: int) -> int:
@@ -176,24 +195,30 @@ def pooling_factor(height: int, width: int, max_positions: int) -> int:
     return factor
 
 
-def pooled_style_memory(keys: torch.Tensor, values: torch.Tensor, max_positions: int) -> StyleMemory:
-    """keys (B, D_k, H, W), values (B, C, H, W) -> StyleMemory over at most ``max_positions``
-    cells: each cell's mean key, and the cell means of V − v̄ and (V − v̄)².
+def pool_cells(x: torch.Tensor, max_positions: int) -> torch.Tensor:
+    """(B, C, H, W) -> the means of square cells, at most ``max_positions`` of them (x itself
+    when it has no more positions). Edge cells of an odd-sized map average what they hold."""
+    factor = pooling_factor(x.shape[-2], x.shape[-1], max_positions)
+    return F.avg_pool2d(x, factor, ceil_mode=True) if factor > 1 else x
+
+
+def pooled_style_memory(
+    keys: torch.Tensor, values: torch.Tensor, max_positions: int, folded: bool = False
+) -> StyleMemory:
+    """keys (B, D_k, H, W) (or already pooled to the cells), values (B, C, H, W) ->
+    StyleMemory over at most ``max_positions`` cells: each cell's mean key, and the cell
+    means of V − v̄ and (V − v̄)².
 
     Pooling V⊙V (not squaring pooled V) keeps the spread inside a cell in the attention's
-    variance; v̄ is the mean over every position, as in exact attention. Edge cells of an
-    odd-sized map average the positions they hold."""
+    variance; v̄ is the mean over every position, as in exact attention."""
     value_mean = values.float().mean(dim=(2, 3))[:, None]  # (B, 1, C)
     centred = values - value_mean.to(values.dtype).transpose(1, 2)[..., None]
-    moments = torch.cat([centred, centred * centred], dim=1)
-    factor = pooling_factor(values.shape[-2], values.shape[-1], max_positions)
-    if factor > 1:
-        keys = F.avg_pool2d(keys, factor, ceil_mode=True)
-        moments = F.avg_pool2d(moments, factor, ceil_mode=True)
-    return _memory(keys.flatten(2).transpose(1, 2), moments.flatten(2).transpose(1, 2), value_mean)
+    moments = pool_cells(torch.cat([centred, centred * centred], dim=1), max_positions)
+    keys = pool_cells(keys, max_positions)
+    return _memory(keys.flatten(2).transpose(1, 2), moments.flatten(2).transpose(1, 2), value_mean, folded)
 
 
-def _memory(keys: torch.Tensor, moments: torch.Tensor, value_mean: torch.Tensor) -> StyleMemory:
+def _memory(keys: torch.Tensor, moments: torch.Tensor, value_mean: torch.Tensor, folded: bool) -> StyleMemory:
     """keys (B, N, D_k), moments (B, N, 2C) = [V − v̄, (V − v̄)²] -> padded StyleMemory."""
     key_width = keys.shape[-1]
     width = _common_width(keys.device, key_width, moments.shape[-1])
@@ -203,6 +228,7 @@ def _memory(keys: torch.Tensor, moments: torch.Tensor, value_mean: torch.Tensor)
         value_mean=value_mean,
         channels=moments.shape[-1] // 2,
         key_width=key_width,
+        folded=folded,
     )
 
 
@@ -228,13 +254,38 @@ def adaptive_normalize(
 
 
 class AdaAttN(nn.Module):
-    """One attention level. ``f``, ``g``, ``h`` are the paper's 1×1 convs (names as released)."""
+    """One attention level. ``f``, ``g``, ``h`` are the paper's 1×1 convs (names as released).
+
+    At inference f and g only ever meet in the logits, so the style's keys carry both
+    (``_logit_keys``) and the content runs no 1×1 conv: one per level and photo less."""
 
     def __init__(self, value_channels: int, key_channels: int) -> None:
         super().__init__()
         self.f = nn.Conv2d(key_channels, key_channels, kernel_size=1)
         self.g = nn.Conv2d(key_channels, key_channels, kernel_size=1)
         self.h = nn.Conv2d(value_channels, value_channels, kernel_size=1)
+        self._key_map_cache: tuple[tuple[object, ...], torch.Tensor] | None = None
+
+    def _logit_keys(self, style_key: torch.Tensor) -> torch.Tensor:
+        """style_key (B, D_k, H, W) -> (B, D_k + 1, H, W), keys for queries [c, 1].
+
+        The release's logits are (W_f c + b_f) · (W_g s + b_g). The terms without s are
+        the same for every key of a query and cancel in the softmax, which leaves
+        c · (W_fᵀ W_g s) + b_f · (W_g s) = [c, 1] · (M s) with M = [W_fᵀ W_g; b_fᵀ W_g]."""
+        return F.conv2d(style_key, self._key_map()[..., None, None])
+
+    def _key_map(self) -> torch.Tensor:
+        """M of ``_logit_keys``, (D_k + 1, D_k), composed in float32 and kept until the
+        weights change: at level 5 composing it (1472³) costs more than one photo's f
+        convolution does."""
+        params = (self.f.weight, self.f.bias, self.g.weight)
+        tag = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params if p is not None)
+        if self._key_map_cache is None or self._key_map_cache[0] != tag:
+            wf, wg = self.f.weight[:, :, 0, 0].float(), self.g.weight[:, :, 0, 0].float()
+            bf = self.f.bias.float()  # type: ignore[union-attr]  # (nn.Conv2d's default bias=True)
+            key_map = torch.cat([wf.T @ wg, (bf @ wg)[None]]).to(self.g.weight.dtype)
+            self._key_map_cache = (tag, key_map)
+        return self._key_map_cache[1]
 
     def style_memory(
         self,
@@ -245,14 +296,22 @@ class AdaAttN(nn.Module):
         seed: int | None = None,
     ) -> StyleMemory:
         """style_feature (B, C, H, W), style_key (B, D_k, H, W) -> the cached K and [V, V⊙V],
-        reduced to at most ``max_positions`` positions as ``reduction`` says."""
-        keys = self.g(style_key)
+        reduced to at most ``max_positions`` positions as ``reduction`` says.
+
+        Folded (f in the keys) at inference. Training keeps the release's graph, in which
+        every parameter gets a gradient, as DistributedDataParallel requires (g's bias
+        cancels in the softmax and would get none)."""
         values = self.h(style_feature)
+        folded = not torch.is_grad_enabled()
+        keys_of = self._logit_keys if folded else self.g
         if reduction == "pooled" and max_positions is not None:
-            return pooled_style_memory(keys, values, max_positions)
+            # Cell means commute with the 1×1 maps: pooling the key first maps a quarter as much.
+            keys = keys_of(pool_cells(style_key, max_positions))
+            return pooled_style_memory(keys, values, max_positions, folded)
         limit = max_positions if reduction == "release" else None
+        keys = keys_of(style_key)
         return make_style_memory(
-            keys.flatten(2).transpose(1, 2), values.flatten(2).transpose(1, 2), limit, seed
+            keys.flatten(2).transpose(1, 2), values.flatten(2).transpose(1, 2), limit, seed, folded
         )
 
     def forward(
@@ -265,5 +324,6 @@ class AdaAttN(nn.Module):
     ) -> torch.Tensor:
         """content_feature (B, C, H, W), content_key (B, D_k, H, W) -> (B, C, H, W).
         ``content_stats``: as in ``adaptive_normalize`` (for a window of a larger map)."""
-        query = self.f(content_key).flatten(2).transpose(1, 2)  # (B, N_c, D_k)
+        key = content_key if memory.folded else self.f(content_key)
+        query = key.flatten(2).transpose(1, 2)  # (B, N_c, D_k)
         return adaptive_normalize(content_feature, query, memory, chunk_size, content_stats)

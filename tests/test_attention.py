@@ -167,3 +167,47 @@ def test_blockwise_attention_equals_the_fused_kernel(monkeypatch, chunk_size, dt
     want_mean, _ = explicit_mean_std(q, k, v)
     got_mean = (blockwise[..., :6] + memory.value_mean).double()
     torch.testing.assert_close(got_mean, want_mean, atol=tolerance, rtol=tolerance)
+
+
+def _unfolded_adaattn(module, content, content_key, style, style_key):
+    """Eq. 4–7 as the release computes them: f on the content key, g on the style key."""
+    q = module.f(content_key).flatten(2).transpose(1, 2)
+    k = module.g(style_key).flatten(2).transpose(1, 2)
+    v = module.h(style).flatten(2).transpose(1, 2)
+    mean, std = explicit_mean_std(q, k, v)
+    b, c, h, w = content.shape
+    mean, std = (x.transpose(1, 2).reshape(b, c, h, w) for x in (mean, std))
+    return std * normalize(content) + mean
+
+
+def test_logits_with_f_in_the_keys_equal_the_release_logits():
+    """At inference AdaAttN carries f inside the style's keys (the softmax drops the
+    per-query terms); training keeps the release's graph, where every parameter, g's bias
+    included, gets a gradient (DistributedDataParallel requires it). Both must give the
+    release's output, and training its gradients."""
+    torch.manual_seed(0)
+    module = AdaAttN(value_channels=6, key_channels=10).double()
+    with torch.no_grad():
+        for conv in (module.f, module.g):
+            conv.bias.normal_(0, 2)  # the biases are what the folding has to get right
+    content, content_key = torch.randn(1, 6, 5, 7, dtype=torch.float64), torch.randn(1, 10, 5, 7, dtype=torch.float64)
+    style, style_key = torch.randn(1, 6, 4, 4, dtype=torch.float64), torch.randn(1, 10, 4, 4, dtype=torch.float64)
+
+    want = _unfolded_adaattn(module, content, content_key, style, style_key)
+    want.square().sum().backward()
+    want_grads = [p.grad.clone() for p in module.parameters()]
+    module.zero_grad()
+    got = module(content, content_key, module.style_memory(style, style_key))
+    got.square().sum().backward()
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-6)  # float64; the std's sqrt near 0
+    for param, want_grad in zip(module.parameters(), want_grads, strict=True):
+        assert param.grad is not None
+        torch.testing.assert_close(param.grad, want_grad, atol=1e-5, rtol=1e-5)
+
+    with torch.no_grad():
+        torch.testing.assert_close(module(content, content_key, module.style_memory(style, style_key)), want.detach(), atol=1e-6, rtol=1e-6)
+        # Inference keeps the composed map; changed weights must not meet the old one.
+        module.f.weight.mul_(-0.5)
+        module.g.bias.add_(1.0)
+        changed = module(content, content_key, module.style_memory(style, style_key))
+    torch.testing.assert_close(changed, _unfolded_adaattn(module, content, content_key, style, style_key).detach(), atol=1e-6, rtol=1e-6)

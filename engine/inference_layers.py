@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -43,25 +44,42 @@ def max_pool_2x2(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tens
     return torch.maximum(rows[..., ::2], rows[..., 1::2], out=out)
 
 
+class UpsampledJoin(nn.Module):
+    """``cat([Upsample(2)(x), skip], dim=1)``: the decoder's join with relu3_1, as a layer
+    so that its pad is written in the same pass and nothing outside the stack holds the
+    joined map (at 2048² it is 2.2 GB)."""
+
+    def __init__(self, skip: torch.Tensor) -> None:
+        super().__init__()
+        self.skip = skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([F.interpolate(x, scale_factor=2.0, mode="nearest"), self.skip], dim=1)
+
+
 def _inference_on_cpu(*maps: torch.Tensor) -> bool:
     return all(x.device.type == "cpu" and not (torch.is_grad_enabled() and x.requires_grad) for x in maps)
 
 
 def padded_output(layer: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
     """``ReflectionPad2d(1)(layer(x))`` in one pass, or None where that is not done: off the
-    CPU, when gradients are wanted, or for a layer other than ReLU, MaxPool2x2 or a ×2
-    nearest Upsample."""
-    if not _inference_on_cpu(x):
+    CPU, when gradients are wanted, or for a layer other than ReLU, MaxPool2x2, a ×2
+    nearest Upsample or an UpsampledJoin."""
+    skip = layer.skip if isinstance(layer, UpsampledJoin) else None
+    if not _inference_on_cpu(x) or (skip is not None and not _inference_on_cpu(skip)):
         return None
     writer = _writer(layer, x)
     if writer is None:
         return None
-    height, width = x.shape[-2:]
-    if isinstance(layer, nn.Upsample):
+    channels, (height, width) = x.shape[1], x.shape[-2:]
+    if isinstance(layer, (nn.Upsample, UpsampledJoin)):
         height, width = 2 * height, 2 * width
+        channels += 0 if skip is None else skip.shape[1]
     elif isinstance(layer, MaxPool2x2):
         height, width = height // 2, width // 2
-    padded = _empty_padded(x, x.shape[1], height, width)
+    if height < 2 or width < 2:
+        return None  # no reflection of a 1-pixel side: torch's pad says so
+    padded = _empty_padded(x, channels, height, width)
     writer(padded[..., 1:-1, 1:-1])
     return reflect_border(padded)
 
@@ -73,6 +91,13 @@ def _writer(layer: nn.Module, x: torch.Tensor) -> Callable[[torch.Tensor], objec
         return lambda inside: max_pool_2x2(x, out=inside)
     if isinstance(layer, nn.Upsample) and layer.mode == "nearest" and layer.scale_factor in (2, 2.0, (2.0, 2.0)):
         return lambda inside: upsample_into(x, inside)
+    if isinstance(layer, UpsampledJoin):
+
+        def join(inside: torch.Tensor) -> None:
+            upsample_into(x, inside[:, : x.shape[1]])
+            inside[:, x.shape[1] :] = layer.skip
+
+        return join
     return None
 
 
@@ -81,19 +106,6 @@ def upsample_into(x: torch.Tensor, inside: torch.Tensor) -> None:
     inside[..., ::2, ::2] = x
     inside[..., ::2, 1::2] = x
     inside[..., 1::2, :] = inside[..., ::2, :]
-
-
-def upsampled_concat_padded(x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor | None:
-    """``ReflectionPad2d(1)(cat([Upsample(2)(x), skip], dim=1))`` in one pass (the decoder's
-    join with relu3_1), or None off the CPU or when gradients are wanted."""
-    if not _inference_on_cpu(x, skip):
-        return None
-    height, width = skip.shape[-2:]
-    padded = _empty_padded(x, x.shape[1] + skip.shape[1], height, width)
-    inside = padded[..., 1:-1, 1:-1]
-    upsample_into(x, inside[:, : x.shape[1]])
-    inside[:, x.shape[1] :] = skip
-    return reflect_border(padded)
 
 
 def _empty_padded(like: torch.Tensor, channels: int, height: int, width: int) -> torch.Tensor:

@@ -27,7 +27,7 @@ from engine.attention import (
 )
 from engine.compose import Box
 from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
-from engine.inference_layers import run_layers, upsampled_concat_padded
+from engine.inference_layers import UpsampledJoin, run_layers
 from engine.options import StyleReduction
 from engine.strip_encoder import strip_features
 
@@ -141,15 +141,11 @@ class Decoder(nn.Module):
 
     def forward(self, deep: torch.Tensor, level3: torch.Tensor | None) -> torch.Tensor:
         """deep (B, 512, H/8, W/8), level3 (B, 256, H/4, W/4) -> (B, 3, H, W), not clamped."""
-        head, body = list(self.head), list(self.body)
-        if not self.level3_skip:
-            return run_layers(head + body, deep)[0]
-        assert level3 is not None, "a decoder with the relu3_1 skip needs level3"
-        x, _ = run_layers(head[:-1], deep)  # up to the ×2 upsampling
-        joined = upsampled_concat_padded(x, level3)  # body[0] is that join's pad
-        if joined is None:
-            return run_layers(body, torch.cat([head[-1](x), level3], dim=1))[0]
-        return run_layers(body[1:], joined)[0]
+        head = list(self.head)
+        if self.level3_skip:
+            assert level3 is not None, "a decoder with the relu3_1 skip needs level3"
+            head[-1] = UpsampledJoin(level3)  # the head's ×2 upsampling, joined with relu3_1
+        return run_layers(head + list(self.body), deep)[0]
 
 
 @dataclass

@@ -206,6 +206,10 @@ def test_logits_with_f_in_the_keys_equal_the_release_logits():
 
     with torch.no_grad():
         torch.testing.assert_close(module(content, content_key, module.style_memory(style, style_key)), want.detach(), atol=1e-6, rtol=1e-6)
+        # CUDA inference runs the folded memory through the blockwise products.
+        memory, query = module.style_memory(style, style_key), content_key.flatten(2).transpose(1, 2)
+        assert memory.folded
+        torch.testing.assert_close(blockwise_attention(query, memory, 8), fused_attention(query, memory, None))
         # Inference keeps the composed map; changed weights must not meet the old one.
         module.f.weight.mul_(-0.5)
         module.g.bias.add_(1.0)

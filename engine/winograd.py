@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import cast
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # Below this many output channels oneDNN was as fast or faster (measured, see above).
@@ -30,6 +31,12 @@ MIN_OUT_CHANNELS = 128
 # bench/README.md). Below this the layer convolves directly (the quick preview's 64-px pass
 # took 5× longer through NNPACK).
 MIN_POSITIONS = 40 * 40
+# NNPACK sizes its workspace for the whole map, about 1.8 × (input + output) values (1.8 GB
+# for a 128-channel 1024² map), and torch keeps that buffer for the life of the process.
+# Past this many input plus output values a layer runs in strips of rows, so the workspace
+# stays near what a 1024² photo's widest layer needs (67 M values, 0.46 GB); photos up to
+# that size never take strips.
+MAX_PASS_VALUES = 80 << 20
 
 
 class WinogradConv2d(nn.Conv2d):
@@ -45,7 +52,24 @@ class WinogradConv2d(nn.Conv2d):
         # The weight stays in the model's layout for the direct path: small maps take that
         # path, and re-laying out a kernel costs ~1 ms against a wide layer's 60+ ms here.
         padding = cast(tuple[int, int], self.padding)  # a tuple: _eligible refused the strings
-        return torch._nnpack_spatial_convolution(input.contiguous(), self.weight.contiguous(), self.bias, padding)
+        x, weight = input.contiguous(), self.weight.contiguous()
+        if (x.shape[1] + self.out_channels) * x.shape[-2] * x.shape[-1] <= MAX_PASS_VALUES:
+            return torch._nnpack_spatial_convolution(x, weight, self.bias, padding)
+        return self._in_strips(x, weight, padding)
+
+    def _in_strips(self, x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int]) -> torch.Tensor:
+        """The convolution in horizontal strips of output rows; each strip reads its rows plus
+        the kernel's two-row reach, so the strips join into the whole-map result."""
+        if padding != (0, 0):
+            x = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))
+        height, width = x.shape[-2] - 2, x.shape[-1] - 2
+        rows = max(1, MAX_PASS_VALUES // ((x.shape[1] + self.out_channels) * x.shape[-1]))
+        out = x.new_empty((x.shape[0], self.out_channels, height, width))
+        for top in range(0, height, rows):
+            bottom = min(height, top + rows)
+            strip = x[..., top : bottom + 2, :].contiguous()
+            out[..., top:bottom, :] = torch._nnpack_spatial_convolution(strip, weight, self.bias, (0, 0))
+        return out
 
 
 def _eligible(conv: nn.Conv2d) -> bool:

@@ -70,6 +70,24 @@ def test_a_switched_layer_equals_a_direct_convolution(padding: int, nnpack_calls
     torch.testing.assert_close(out, F.conv2d(x, conv.weight, conv.bias, padding=padding), atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("padding", [0, 1])
+def test_a_large_map_runs_in_strips_that_join_into_the_whole(
+    padding: int, nnpack_calls: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NNPACK's workspace grows with the map and is never freed: past MAX_PASS_VALUES a layer
+    convolves strips of rows (the last one shorter), which must join without seams."""
+    monkeypatch.setattr("engine.winograd.MAX_PASS_VALUES", 192 * 9 * 52)  # 9 output rows per strip
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(64, 128, 3, padding=padding)
+    use_winograd(conv)
+    x = torch.randn(1, 64, 44, 52 - 2 * padding)
+    with torch.inference_mode():
+        out = conv(x)
+    heights = [h for *_, h, _ in nnpack_calls]
+    assert len(heights) == 5 and max(heights) == 11 and heights[-1] < 11  # 42 or 44 output rows
+    torch.testing.assert_close(out, F.conv2d(x, conv.weight, conv.bias, padding=padding), atol=1e-4, rtol=1e-4)
+
+
 def test_gradients_take_the_direct_convolution(nnpack_calls: list) -> None:
     conv = torch.nn.Conv2d(128, 128, 3)
     use_winograd(conv)

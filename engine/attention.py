@@ -37,11 +37,14 @@ def mean_std(x: torch.Tensor, eps: float = NORM_EPS) -> tuple[torch.Tensor, torc
     return mean, (var + eps).sqrt()
 
 
-def normalize(x: torch.Tensor) -> torch.Tensor:
+def normalize(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """The paper's Norm: channel-wise mean/variance normalisation, per sample. Statistics
-    are taken in float32 whatever the input's precision."""
+    are taken in float32 whatever the input's precision; the result has x's dtype, or
+    ``out``'s when it is written there (a slice of a larger map: no copy afterwards)."""
     full = x.float()
     mean, std = mean_std(full)
+    if out is not None:
+        return torch.div(full - mean, std, out=out)
     return ((full - mean) / std).to(x.dtype)
 
 

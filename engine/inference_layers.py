@@ -31,9 +31,8 @@ class MaxPool2x2(nn.MaxPool2d):
         super().__init__(2, 2, ceil_mode=ceil_mode)
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        wants_grad = torch.is_grad_enabled() and input.requires_grad
         odd = input.shape[-2] % 2 or input.shape[-1] % 2
-        if input.device.type != "cpu" or wants_grad or odd:
+        if odd or not _inference_on_cpu(input):
             return super().forward(input)
         return max_pool_2x2(input)
 
@@ -65,39 +64,37 @@ def padded_output(layer: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
     """``ReflectionPad2d(1)(layer(x))`` in one pass, or None where that is not done: off the
     CPU, when gradients are wanted, or for a layer other than ReLU, MaxPool2x2, a ×2
     nearest Upsample or an UpsampledJoin."""
-    skip = layer.skip if isinstance(layer, UpsampledJoin) else None
-    if not _inference_on_cpu(x) or (skip is not None and not _inference_on_cpu(skip)):
+    fused = _fused_writer(layer, x) if _inference_on_cpu(x) else None
+    if fused is None:
         return None
-    writer = _writer(layer, x)
-    if writer is None:
-        return None
-    channels, (height, width) = x.shape[1], x.shape[-2:]
-    if isinstance(layer, (nn.Upsample, UpsampledJoin)):
-        height, width = 2 * height, 2 * width
-        channels += 0 if skip is None else skip.shape[1]
-    elif isinstance(layer, MaxPool2x2):
-        height, width = height // 2, width // 2
+    (channels, height, width), write = fused
     if height < 2 or width < 2:
         return None  # no reflection of a 1-pixel side: torch's pad says so
     padded = _empty_padded(x, channels, height, width)
-    writer(padded[..., 1:-1, 1:-1])
+    write(padded[..., 1:-1, 1:-1])
     return reflect_border(padded)
 
 
-def _writer(layer: nn.Module, x: torch.Tensor) -> Callable[[torch.Tensor], object] | None:
+def _fused_writer(
+    layer: nn.Module, x: torch.Tensor
+) -> tuple[tuple[int, int, int], Callable[[torch.Tensor], object]] | None:
+    """For a layer ``padded_output`` can fuse: the (channels, height, width) of ``layer(x)``
+    and a function that writes ``layer(x)`` into a tensor of that shape."""
+    channels, height, width = x.shape[-3:]
     if isinstance(layer, nn.ReLU):
-        return lambda inside: torch.clamp_min(x, 0, out=inside)
-    if isinstance(layer, MaxPool2x2) and x.shape[-2] % 2 == 0 and x.shape[-1] % 2 == 0:
-        return lambda inside: max_pool_2x2(x, out=inside)
+        return (channels, height, width), lambda inside: torch.clamp_min(x, 0, out=inside)
+    if isinstance(layer, MaxPool2x2) and height % 2 == 0 and width % 2 == 0:
+        return (channels, height // 2, width // 2), lambda inside: max_pool_2x2(x, out=inside)
     if isinstance(layer, nn.Upsample) and layer.mode == "nearest" and layer.scale_factor in (2, 2.0, (2.0, 2.0)):
-        return lambda inside: upsample_into(x, inside)
-    if isinstance(layer, UpsampledJoin):
+        return (channels, 2 * height, 2 * width), lambda inside: upsample_into(x, inside)
+    if isinstance(layer, UpsampledJoin) and _inference_on_cpu(layer.skip):
+        skip = layer.skip
 
         def join(inside: torch.Tensor) -> None:
-            upsample_into(x, inside[:, : x.shape[1]])
-            inside[:, x.shape[1] :] = layer.skip
+            upsample_into(x, inside[:, :channels])
+            inside[:, channels:] = skip
 
-        return join
+        return (channels + skip.shape[1], 2 * height, 2 * width), join
     return None
 
 

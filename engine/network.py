@@ -24,6 +24,7 @@ from engine.attention import (
     AdaAttN,
     StyleMemory,
     mean_std,
+    normalize,
 )
 from engine.compose import Box
 from engine.encoder import FEATURE_CHANNELS, EncoderKind, VGGEncoder
@@ -67,9 +68,7 @@ def feature_key(
     key = torch.empty(shape, dtype=first.dtype, device=first.device, memory_format=memory_format)
     start = 0
     for part in parts:
-        full = part.float()  # statistics in float32 whatever the precision, as in normalize
-        mean, std = mean_std(full)
-        torch.div(full - mean, std, out=key[:, start : start + part.shape[1]])
+        normalize(part, out=key[:, start : start + part.shape[1]])
         start += part.shape[1]
     return key
 

@@ -207,8 +207,10 @@ class Stylizer:
 
     def encode_style(self, rgb: np.ndarray, key: str, cancel: CancelCallback | None = None) -> None:
         """Cache a style without making it current (idle-time prefetch; the current style is
-        kept whatever the LRU order says). ``cancel`` is asked before every encoder layer:
-        waiting work starts within a layer, not a whole encoding (over a second on a CPU)."""
+        kept whatever the LRU order says). ``cancel`` is asked before every encoder layer
+        that runs as a module (every convolution; at CPU inference the ReLU or pool before
+        a pad runs inside it): waiting work starts within a layer, not a whole encoding
+        (over a second on a CPU)."""
         current = self._style_key
         asked = [layer.register_forward_pre_hook(lambda *_: check_cancel(cancel)) for layer in self.model.encoder.layers]
         try:

@@ -48,4 +48,3 @@ def test_wrong_weights_are_named():
         encoder_state_from_release({})
     with pytest.raises(StylerError, match="shape"):
         encoder_state_from_torchvision({f"features.{i}.weight": torch.zeros(1) for i in range(40)})
-

@@ -1,4 +1,4 @@
-"""VGG's and the decoder's layer stacks at CPU inference, with fewer passes over memory.
+"""VGG's and the decoder's layer stacks at inference, with fewer passes over memory.
 
 VGG's max pools take row-pair then column-pair maxima (torch's CPU pool also computes the
 indices only a backward pass needs; 2.5–7× slower on the encoder's NCHW maps).
@@ -12,6 +12,11 @@ padded map, and only the one-pixel border is copied afterwards. The values are t
 
 A feature tapped just before a pad (relu1_1 … relu4_1) is then the inside of the padded
 map: a strided view, which everything that reads features accepts.
+
+On a CUDA GPU the same fusion saves a pass too, but costs four more kernel launches (the
+border copies), and below about a 1024² photo a render there is bound by launches, not by
+memory: on an H200, fusing every pad made a 512² render 8–18 % slower and a 4096² one 3–10 %
+faster (bench/README.md). So on CUDA only maps of at least ``GPU_FUSE_MIN_VALUES`` are fused.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from collections.abc import Callable, Collection, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+# 2**25 values (128 MB in fp32): at about 4 TB/s the pass saved outlasts the four launches added.
+GPU_FUSE_MIN_VALUES = 1 << 25
 
 
 class MaxPool2x2(nn.MaxPool2d):
@@ -56,20 +64,34 @@ class UpsampledJoin(nn.Module):
         return torch.cat([F.interpolate(x, scale_factor=2.0, mode="nearest"), self.skip], dim=1)
 
 
+def _no_gradient_wanted(*maps: torch.Tensor) -> bool:
+    return not (torch.is_grad_enabled() and any(x.requires_grad for x in maps))
+
+
 def _inference_on_cpu(*maps: torch.Tensor) -> bool:
-    return all(x.device.type == "cpu" and not (torch.is_grad_enabled() and x.requires_grad) for x in maps)
+    return all(x.device.type == "cpu" for x in maps) and _no_gradient_wanted(*maps)
+
+
+def _worth_fusing(x: torch.Tensor, values: int) -> bool:
+    """Whether a pad of a map of ``values`` values is written by the layer before it."""
+    if x.device.type == "cpu":
+        return True
+    return x.device.type == "cuda" and values >= GPU_FUSE_MIN_VALUES
 
 
 def padded_output(layer: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
-    """``ReflectionPad2d(1)(layer(x))`` in one pass, or None where that is not done: off the
-    CPU, when gradients are wanted, or for a layer other than ReLU, MaxPool2x2, a ×2
-    nearest Upsample or an UpsampledJoin."""
-    fused = _fused_writer(layer, x) if _inference_on_cpu(x) else None
+    """``ReflectionPad2d(1)(layer(x))`` in one pass, or None where that is not done: when
+    gradients are wanted, on a GPU for a map under ``GPU_FUSE_MIN_VALUES`` (and on other
+    devices), or for a layer other than ReLU, MaxPool2x2, a ×2 nearest Upsample or an
+    UpsampledJoin."""
+    fused = _fused_writer(layer, x) if _no_gradient_wanted(x) else None
     if fused is None:
         return None
     (channels, height, width), write = fused
     if height < 2 or width < 2:
         return None  # no reflection of a 1-pixel side: torch's pad says so
+    if not _worth_fusing(x, x.shape[0] * channels * (height + 2) * (width + 2)):
+        return None
     padded = _empty_padded(x, channels, height, width)
     write(padded[..., 1:-1, 1:-1])
     return reflect_border(padded)
@@ -87,7 +109,7 @@ def _fused_writer(
         return (channels, height // 2, width // 2), lambda inside: max_pool_2x2(x, out=inside)
     if isinstance(layer, nn.Upsample) and layer.mode == "nearest" and layer.scale_factor in (2, 2.0, (2.0, 2.0)):
         return (channels, 2 * height, 2 * width), lambda inside: upsample_into(x, inside)
-    if isinstance(layer, UpsampledJoin) and _inference_on_cpu(layer.skip):
+    if isinstance(layer, UpsampledJoin) and _no_gradient_wanted(layer.skip):
         skip = layer.skip
 
         def join(inside: torch.Tensor) -> None:

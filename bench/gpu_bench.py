@@ -6,9 +6,10 @@ pass against Styler (fp32 and bf16), plus images per second, written to ``--out`
 What it measures (same code and weights as bench/stylize_bench.py; real photo and painting
 from bench/images/, style 512 × 512):
 - per content size (512² … 4096²): authors (fp32, their random subset, seed 6666), Styler's
-  default fp32 and bf16, Styler with the release's subset (same work), and Styler per photo
-  of a folder (style encoded once, fp32 and bf16); one untimed warm-up (cuDNN picks its
-  kernels), then medians of ``--rounds``; allocators stay warm between runs;
+  default fp32 and bf16 (the release's subset with their seed: the same work), Styler with
+  pooled style attention, and Styler per photo of a folder (style encoded once, fp32 and
+  bf16); one untimed warm-up (cuDNN picks its kernels), then medians of ``--rounds``;
+  allocators stay warm between runs;
 - 8192²: Styler only (the authors' level-3 matrices alone would need ≈ 140 GB);
 - images per second at 1024²: a run of different photos in one style (Styler encodes the
   style once and a loader thread hashes the photos ahead, as `styler batch` does; the
@@ -114,7 +115,7 @@ def main() -> None:
     for side in args.sizes:
         fits = authors_attention_bytes(side, args.style_size) <= budget
         names = (["authors"] if fits else []) + [
-            "styler", "styler bf16", "styler-release", "styler-folder", "styler-folder bf16"]
+            "styler", "styler bf16", "styler-pooled", "styler-folder", "styler-folder bf16"]
         per_size[side] = bench_size(side, state, device, names, args.rounds, args.style_size, warmup=True)
         if not fits:
             per_size[side]["authors"] = {"error": "skipped: out of memory (estimate)"}

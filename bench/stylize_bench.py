@@ -7,9 +7,10 @@ in an order that rotates from round to round; the tables give medians over the r
 
 Variants:
   authors         their forward (bench/authors_adaattn.py): subsampling on, seed 6666
-  styler          Styler's default (pooled style attention, Winograd convolutions on the
-                  CPU), everything recomputed
-  styler-release  Styler with the release's subset of style positions: the same work
+  styler          Styler's default (the release's subset of style positions with their
+                  seed, so the same work and pixels; Winograd convolutions on the CPU),
+                  everything recomputed
+  styler-pooled   Styler attending to 2×2 cells of the style instead (--style-attention pooled)
   styler-exact    Styler attending to every style position (--exact)
   styler-direct   Styler's default without Winograd convolutions on the CPU (--direct)
   styler-folder   Styler's default on one photo of a folder stylised in one style: the style
@@ -17,7 +18,7 @@ Variants:
                   photo is encoded, attended and decoded. The authors' code has no such
                   mode: their test loop runs the whole forward, style included, per photo.
 
-"defaults" = authors ÷ styler; "same work" = authors ÷ styler-release; "per photo of a folder" =
+"defaults" = authors ÷ styler (also the same work); "pooled" = authors ÷ styler-pooled; "per photo of a folder" =
 authors ÷ styler-folder. Except for styler-folder, seconds cover one full
 stylisation from pixels in memory: both images encoded, attention, decode. Peak = the highest
 resident-memory rise during the run (CPU, sampled every 2 ms) or the allocator's peak (CUDA).
@@ -121,7 +122,7 @@ def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def variant_names(precisions: list[str], exact: bool, authors: bool = True, direct: bool = False) -> list[str]:
-    modes = ["", "-release", "-folder"] + (["-exact"] if exact else []) + (["-direct"] if direct else [])
+    modes = ["", "-pooled", "-folder"] + (["-exact"] if exact else []) + (["-direct"] if direct else [])
     names = ["authors"] if authors and "fp32" in precisions else []
     for precision in precisions:
         tag = "" if precision == "fp32" else f" {precision}"
@@ -133,7 +134,7 @@ def make_variants(
     state: dict, device: torch.device, names: list[str], content: np.ndarray, style: np.ndarray
 ) -> dict[str, Callable[[], object]]:
     """name -> a function that runs one full stylisation of ``content`` in ``style``. Names as
-    ``variant_names`` gives them: "authors", or "styler[-release|-exact][ bf16]"."""
+    ``variant_names`` gives them: "authors", or "styler[-pooled|-exact|-direct|-folder][ bf16]"."""
     variants: dict[str, Callable[[], object]] = {}
     models: dict[tuple[str, bool], object] = {}
     for name in names:
@@ -141,8 +142,8 @@ def make_variants(
             variants[name] = _authors_run(authors_model(state, seed=AUTHORS_SEED).to(device), content, style, device)
             continue
         variant, _, precision = name.partition(" ")
-        mode = {"styler": "pooled", "styler-release": "release", "styler-exact": "exact", "styler-direct": "pooled",
-                "styler-folder": "pooled"}[variant]
+        mode = {"styler": "release", "styler-pooled": "pooled", "styler-exact": "exact", "styler-direct": "release",
+                "styler-folder": "release"}[variant]
         winograd = variant != "styler-direct"
         precision = precision or "fp32"
         # One model per precision and convolution kind: Stylizer casts its model, and
@@ -150,7 +151,7 @@ def make_variants(
         if (precision, winograd) not in models:
             models[precision, winograd] = styler_model(state)
         stylizer = Stylizer(models[precision, winograd], device=str(device), precision=precision,  # type: ignore[arg-type]
-                            style_attention=mode, seed=AUTHORS_SEED, style_size=None, winograd=winograd)
+                            style_attention=mode, style_size=None, winograd=winograd)
         run = _folder_run if variant == "styler-folder" else _styler_run
         variants[name] = run(stylizer, content, style)
     return variants
@@ -257,7 +258,7 @@ def table(per_size: dict[int, dict[str, dict]]) -> str:
                 continue
             lines.append(f"| {side}² | {name} | {median(r, 'seconds'):.3f} | {median(r, 'cpu_seconds'):.2f} | "
                          f"{median(r, 'peak_bytes') / 2**30:.2f} | {len(r['seconds'])} |")
-    lines += ["", "| content | defaults: authors ÷ styler (wall, CPU) | same work: authors ÷ styler-release "
+    lines += ["", "| content | defaults, the same work: authors ÷ styler (wall, CPU) | pooled: authors ÷ styler-pooled "
               "(wall, CPU) | per photo of a folder: authors ÷ styler-folder (wall, CPU) | styler peak ÷ authors peak |",
               "|---:|---:|---:|---:|---:|"]
     for side, results in per_size.items():
@@ -267,7 +268,7 @@ def table(per_size: dict[int, dict[str, dict]]) -> str:
             return f"{median(results[a], key) / median(results[b], key):.2f}"
 
         lines.append(f"| {side}² | {ratio('authors', 'styler', 'seconds')}×, {ratio('authors', 'styler', 'cpu_seconds')}× | "
-                     f"{ratio('authors', 'styler-release', 'seconds')}×, {ratio('authors', 'styler-release', 'cpu_seconds')}× | "
+                     f"{ratio('authors', 'styler-pooled', 'seconds')}×, {ratio('authors', 'styler-pooled', 'cpu_seconds')}× | "
                      f"{ratio('authors', 'styler-folder', 'seconds')}×, {ratio('authors', 'styler-folder', 'cpu_seconds')}× | "
                      f"{ratio('styler', 'authors', 'peak_bytes')} |")
     return "\n".join(lines)

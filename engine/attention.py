@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.options import StyleReduction
+from engine.options import RELEASE_SEED, StyleReduction
 
 NORM_EPS = 1e-5
 
@@ -178,16 +178,25 @@ def make_style_memory(
     ``max_positions`` keeps a random subset of style positions (the release's
     ``max_sample``); ``seed`` makes the subset repeatable and equal to the release's.
     ``folded``: see StyleMemory."""
-    n_style = keys.shape[1]
-    if max_positions is not None and n_style > max_positions:
-        generator = torch.Generator()
-        if seed is not None:
-            generator.manual_seed(seed)
-        index = torch.randperm(n_style, generator=generator)[:max_positions].to(keys.device)
+    index = release_subset(keys.shape[1], max_positions, seed)
+    if index is not None:
+        index = index.to(keys.device)
         keys, values = keys[:, index], values[:, index]
     value_mean = values.float().mean(dim=1, keepdim=True)
     centred = values - value_mean.to(values.dtype)
     return _memory(keys, torch.cat([centred, centred * centred], dim=-1), value_mean, folded)
+
+
+def release_subset(n_style: int, max_positions: int | None, seed: int | None) -> torch.Tensor | None:
+    """The release's ``max_sample`` rule: above ``max_positions`` style positions, the first
+    ``max_positions`` of a permutation drawn on the CPU from ``seed`` (torch's fixed default
+    seed without one); None where every position is kept."""
+    if max_positions is None or n_style <= max_positions:
+        return None
+    generator = torch.Generator()
+    if seed is not None:
+        generator.manual_seed(seed)
+    return torch.randperm(n_style, generator=generator)[:max_positions]
 
 
 def pooling_factor(height: int, width: int, max_positions: int) -> int:
@@ -299,23 +308,30 @@ class AdaAttN(nn.Module):
         seed: int | None = None,
     ) -> StyleMemory:
         """style_feature (B, C, H, W), style_key (B, D_k, H, W) -> the cached K and [V, V⊙V],
-        reduced to at most ``max_positions`` positions as ``reduction`` says.
+        reduced to at most ``max_positions`` positions as ``reduction`` says. ``seed`` picks
+        the "release" subset: the authors' RELEASE_SEED without one.
 
         Folded (f in the keys) at inference. Training keeps the release's graph, in which
         every parameter gets a gradient, as DistributedDataParallel requires (g's bias
         cancels in the softmax and would get none)."""
-        values = self.h(style_feature)
         folded = not torch.is_grad_enabled()
         keys_of = self._logit_keys if folded else self.g
         if reduction == "pooled" and max_positions is not None:
             # Cell means commute with the 1×1 maps: pooling the key first maps a quarter as much.
             keys = keys_of(pool_cells(style_key, max_positions))
-            return pooled_style_memory(keys, values, max_positions, folded)
-        limit = max_positions if reduction == "release" else None
-        keys = keys_of(style_key)
-        return make_style_memory(
-            keys.flatten(2).transpose(1, 2), values.flatten(2).transpose(1, 2), limit, seed, folded
-        )
+            return pooled_style_memory(keys, self.h(style_feature), max_positions, folded)
+        positions = style_key.shape[-2] * style_key.shape[-1]
+        index = None
+        if reduction == "release":
+            index = release_subset(positions, max_positions, RELEASE_SEED if seed is None else seed)
+        if index is not None:
+            # The 1×1 maps act per position, so the subset is taken first: a quarter of the
+            # work at a 512-px style's relu3_1. (B, C, n, 1) keeps them convolutions.
+            index = index.to(style_key.device)
+            style_key = style_key.flatten(2).index_select(2, index)[..., None]
+            style_feature = style_feature.flatten(2).index_select(2, index)[..., None]
+        keys, values = keys_of(style_key), self.h(style_feature)
+        return make_style_memory(keys.flatten(2).transpose(1, 2), values.flatten(2).transpose(1, 2), folded=folded)
 
     def forward(
         self,

@@ -56,7 +56,7 @@ from engine.lean_decode import (
     decode_tiled,
 )
 from engine.network import Features, StyleNet, level_stride, under_window
-from engine.options import DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, StyleReduction
+from engine.options import DEFAULT_STYLE_REDUCTION, DEFAULT_STYLE_SIZE, STYLE_REDUCTIONS, StyleReduction
 from engine.strip_encoder import fits_one_pass
 from engine.winograd import use_winograd
 
@@ -88,7 +88,7 @@ class Stylizer:
         device: str = "auto",
         precision: str = "auto",
         style_size: int | None = DEFAULT_STYLE_SIZE,
-        style_attention: StyleReduction = "pooled",
+        style_attention: StyleReduction = DEFAULT_STYLE_REDUCTION,
         subsample_style: bool = False,
         seed: int | None = None,
         style_cache_size: int = 4,

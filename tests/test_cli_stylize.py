@@ -66,6 +66,23 @@ def test_max_size_equal_to_image_means_no_resize(tmp_path, model_path):
     assert np.array_equal(a, np.asarray(Image.open(tmp_path / "b.png")))
 
 
+def test_style_attention_and_seed_reach_the_engine(tmp_path, model_path):
+    """A 264-px style has more than 4096 relu3_1 positions, so each choice changes pixels;
+    the default is the release's subset with the authors' seed, the same on every run."""
+    style = random_photo(tmp_path / "s.png", (264, 264), seed=1)
+    content = random_photo(tmp_path / "c.png", (48, 64), seed=2)
+
+    def stylize(name: str, *options: str) -> np.ndarray:
+        assert cli_main(["stylize", str(content), "--style", str(style), "--model", str(model_path),
+                         "--style-size", "0", "-o", str(tmp_path / name), *options]) == 0
+        return np.asarray(Image.open(tmp_path / name)).astype(int)
+
+    default = stylize("default.png")
+    assert np.array_equal(default, stylize("authors.png", "--style-attention", "release", "--seed", "6666"))
+    for name, options in [("seed.png", ("--seed", "1")), ("pooled.png", ("--style-attention", "pooled"))]:
+        assert np.abs(default - stylize(name, *options)).max() > 2, name
+
+
 def test_alpha_survives(tmp_path, model_path):
     style = random_photo(tmp_path / "s.png", (40, 40), seed=1)
     rgba = np.zeros((30, 20, 4), np.uint8)

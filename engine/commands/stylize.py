@@ -24,7 +24,15 @@ from engine.commands._option_types import (
     unit_float,
 )
 from engine.errors import StylerError
-from engine.options import DEFAULT_STYLE_SIZE, REFINERS, STYLE_REDUCTIONS, Click, RenderOptions
+from engine.options import (
+    DEFAULT_STYLE_REDUCTION,
+    DEFAULT_STYLE_SIZE,
+    REFINERS,
+    RELEASE_SEED,
+    STYLE_REDUCTIONS,
+    Click,
+    RenderOptions,
+)
 
 if TYPE_CHECKING:  # these load torch: imported where a render runs, not for --help
     from engine.pipeline import Pipeline
@@ -67,11 +75,12 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                    help="compute precision (default auto = fp32)")
-    p.add_argument("--style-attention", choices=STYLE_REDUCTIONS, default="pooled",
-                   help="pooled (default): above 4096 style positions a level attends to 2×2 or "
-                   "larger cells of the style, deterministic and close to exact; exact: every "
-                   "position (slower at large style sizes); release: the released code's random "
-                   "subset (--seed picks it; the authors used 6666)")
+    p.add_argument("--style-attention", choices=STYLE_REDUCTIONS, default=DEFAULT_STYLE_REDUCTION,
+                   help="release (default): above 4096 style positions (65536 at the deeper "
+                   "levels) a level attends to the released code's random subset, drawn with "
+                   f"the authors' seed {RELEASE_SEED} unless --seed picks another: their code's "
+                   "pixels; pooled: 2×2 or larger cells of the style; exact: every position "
+                   "(slower at large style sizes)")
     p.add_argument("--seed", type=seed_number, default=None, help=f"seed for anything random (0 to {MAX_SEED})")
     add_region_options(p)
 

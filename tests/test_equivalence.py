@@ -77,3 +77,26 @@ def test_subsampling_matches_release_rule(release_dir, release_state, model_path
     spread = release_logits.std()
     assert spread > 1
     assert (offset - offset.mean(dim=1, keepdim=True)).abs().max() < 2e-3 * spread
+
+
+def test_default_gives_the_authors_pixels_where_they_subsample(model_path, release_state):
+    """Past 64·64 style positions at relu3_1 the authors' program attends to a random subset
+    drawn with their seed; Styler's default draws the same one, so out of the box it gives
+    their program's pixels (bench/authors_adaattn.py models it) at every size."""
+    from bench.authors_adaattn import AuthorsAdaAttN
+
+    gen = torch.Generator().manual_seed(11)
+    content = torch.rand(1, 3, 64, 80, generator=gen)
+    style = torch.rand(1, 3, 264, 264, generator=gen)  # 66 × 66 > 64 · 64 positions at relu3_1
+    with torch.no_grad(), torch.random.fork_rng():  # their code reseeds torch's global generator
+        theirs = _as_hwc(AuthorsAdaAttN(release_state)(content, style).clamp(0, 1))
+    stylizer = Stylizer.from_file(model_path, device="cpu", style_size=None)
+    stylizer.set_style(_as_hwc(style))
+    stylizer.set_content(_as_hwc(content))
+    ours = stylizer.render()
+    assert np.abs(ours - theirs).max() < 1e-4
+    # ... and not by chance: another subset moves pixels by far more at this size.
+    stylizer = Stylizer.from_file(model_path, device="cpu", style_size=None, seed=1)
+    stylizer.set_style(_as_hwc(style))
+    stylizer.set_content(_as_hwc(content))
+    assert np.abs(stylizer.render() - theirs).max() > 1e-2

@@ -205,24 +205,6 @@ def test_style_attention_modes_bound_the_style_positions(model_path):
     assert level3_keys("exact").shape[1] == 80 * 80
 
 
-def test_default_attention_is_the_released_codes_subset_with_the_authors_seed(model_path):
-    """Out of the box a style past 4096 relu3_1 positions gets the release's subset drawn
-    with their seed 6666 (so their code's pixels); another seed draws another subset."""
-    rng = np.random.default_rng(8)
-    style, content = rng.random((288, 272, 3), dtype=np.float32), rng.random((64, 80, 3), dtype=np.float32)
-
-    def render(**options: object) -> np.ndarray:
-        stylizer = Stylizer.from_file(model_path, style_size=None, **options)  # type: ignore[arg-type]
-        stylizer.set_style(style)
-        stylizer.set_content(content)
-        return stylizer.render()
-
-    default = render()
-    np.testing.assert_array_equal(default, render(style_attention="release", seed=6666))
-    assert np.abs(default - render(style_attention="release", seed=1)).max() > 1e-3
-    assert np.abs(default - render(style_attention="pooled")).max() > 1e-3
-
-
 def test_unknown_style_attention_is_one_clear_error(model_path):
     with pytest.raises(StylerError, match="unknown style attention 'fast'"):
         Stylizer.from_file(model_path, style_attention="fast")

@@ -321,9 +321,8 @@ class AdaAttN(nn.Module):
             keys = keys_of(pool_cells(style_key, max_positions))
             return pooled_style_memory(keys, self.h(style_feature), max_positions, folded)
         positions = style_key.shape[-2] * style_key.shape[-1]
-        index = None
-        if reduction == "release":
-            index = release_subset(positions, max_positions, RELEASE_SEED if seed is None else seed)
+        subset_seed = RELEASE_SEED if seed is None else seed
+        index = release_subset(positions, max_positions, subset_seed) if reduction == "release" else None
         if index is not None:
             # The 1×1 maps act per position, so the subset is taken first: a quarter of the
             # work at a 512-px style's relu3_1. (B, C, n, 1) keeps them convolutions.

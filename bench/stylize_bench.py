@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from bench.authors_adaattn import AUTHORS_SEED  # noqa: E402  (their test options' seed)
 from bench.release_models import authors_model, release_state, styler_model  # noqa: E402
 from engine.devices import release_cached_memory  # noqa: E402
 from engine.errors import StylerError  # noqa: E402
@@ -52,7 +53,6 @@ from engine.stylizer import Stylizer  # noqa: E402
 IMAGES = Path(__file__).resolve().parent / "images"
 CONTENT_IMAGE, STYLE_IMAGE = IMAGES / "living_room.jpg", IMAGES / "hokusai_great_wave.jpg"
 STYLE_SIZE = 512
-AUTHORS_SEED = 6666
 
 
 def square_image(path: Path, side: int) -> np.ndarray:

@@ -46,6 +46,7 @@ from bench.stylize_bench import (  # noqa: E402
     table,
     to_tensor,
 )
+from engine.batch.runner import DEFAULT_PREFETCH  # noqa: E402
 from engine.image_io import image_key  # noqa: E402
 from engine.stylizer import Stylizer  # noqa: E402
 
@@ -62,29 +63,31 @@ def images_per_second(state: dict, device: torch.device, name: str, side: int, s
         model = authors_model(state, seed=AUTHORS_SEED).to(device)
         s = to_tensor(style, device)
 
-        def one(rgb: np.ndarray) -> None:
+        def one(position: int) -> None:
             with torch.no_grad():
-                model(to_tensor(rgb, device), s).cpu()
+                model(to_tensor(photos[position], device), s).cpu()
     else:
         precision = name.partition(" ")[2] or "fp32"
         stylizer = Stylizer(styler_model(state), device=str(device), precision=precision, style_size=None)
         stylizer.set_style(style)
-        # As in `styler batch`, a loader thread hashes the next photos for their cache keys
-        # while the engine works (engine/batch/runner.py); inside the timing.
+        # As in `styler batch`, a loader thread hashes the next DEFAULT_PREFETCH photos for
+        # their cache keys while the engine works (engine/batch/runner.py); inside the timing.
         loader = ThreadPoolExecutor(max_workers=1)
         keys: dict[int, Future[str]] = {}
 
-        def one(rgb: np.ndarray) -> None:
-            for ahead in photos:
-                keys.setdefault(id(ahead), loader.submit(image_key, ahead))
-            stylizer.set_content(rgb, key=keys[id(rgb)].result())
+        def one(position: int) -> None:
+            for later in range(position + 1, min(position + 1 + DEFAULT_PREFETCH, len(photos))):
+                if later not in keys:
+                    keys[later] = loader.submit(image_key, photos[later])
+            key = keys.pop(position).result() if position in keys else image_key(photos[position])
+            stylizer.set_content(photos[position], key=key)
             stylizer.render()
 
-    one(photos[0])
+    one(0)
     sync(device)
     start = time.perf_counter()
-    for rgb in photos[1:]:
-        one(rgb)
+    for position in range(1, len(photos)):
+        one(position)
     sync(device)
     return PHOTO_COUNT / (time.perf_counter() - start)
 
